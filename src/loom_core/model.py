@@ -1,0 +1,224 @@
+"""The domain's value types.
+
+Everything Loom reasons about is one of these attrs classes: a dataset row (``Record``), the
+knobs of a generation (``GenerationSettings``), one answer (``Completion``), a batch submitted to a
+provider and remembered locally (``BatchJob``) and its ``BatchStatus``. They hold data and the
+rules that belong to the data; they know nothing of files, SDKs or the terminal. The JSON shape
+of ``BatchJob`` and ``CacheEntry`` lives in ``loom_core.serialization``.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "BatchJob",
+    "BatchRequest",
+    "BatchStatus",
+    "CacheEntry",
+    "Completion",
+    "GenerationSettings",
+    "Record",
+    "RowKey",
+]
+
+#: A row's identity in its file: the JSON item's ``id`` (kept with its JSON type), or the CSV
+#: row's zero-based index as a string. This is what a batch's ``id_map`` maps custom ids to.
+RowKey = Any
+
+
+class BatchStatus(str, enum.Enum):
+    """A batch's last-seen status, as the seed's ``loom fetch`` table lists them."""
+
+    VALIDATING = "validating"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the provider will never change this batch again.
+
+        ``unknown`` is not terminal: it means the last look failed, and the next fetch retries.
+        """
+        return self not in (BatchStatus.VALIDATING, BatchStatus.IN_PROGRESS, BatchStatus.UNKNOWN)
+
+    @property
+    def explanation(self) -> str:
+        """The one-sentence meaning the seed gives for this status."""
+        return _EXPLANATIONS[self]
+
+
+_EXPLANATIONS = {
+    BatchStatus.VALIDATING: (
+        "Provider has accepted the batch and is queueing/preparing it; no work has started yet."
+    ),
+    BatchStatus.IN_PROGRESS: "Provider is actively running the prompts; check back later.",
+    BatchStatus.COMPLETED: (
+        "All prompts finished and results were downloaded — the merged output file has been "
+        "written."
+    ),
+    BatchStatus.FAILED: "Provider reported the batch as failed; results are not available.",
+    BatchStatus.EXPIRED: (
+        "Batch exceeded the provider's time limit (typically 24h) before completing."
+    ),
+    BatchStatus.CANCELLED: (
+        "Batch was cancelled — either by you on the provider's dashboard, or by the provider "
+        "itself."
+    ),
+    BatchStatus.UNKNOWN: (
+        "The last fetch attempt raised an error (invalid id, auth failure, network glitch, or an "
+        "API response Loom doesn't recognise). Re-run loom fetch to retry; if it persists, "
+        "inspect the metadata file under ~/.loom/batches/."
+    ),
+}
+
+
+@attrs.frozen
+class Record:
+    """One dataset row as the core sees it: where it is, who it is, what to ask."""
+
+    index: int
+    key: RowKey
+    prompt: str
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _stop_tuple(value: Any) -> tuple[str, ...]:
+    return tuple(value or ())
+
+
+@attrs.frozen
+class GenerationSettings:
+    """How to generate, the same for every provider; unset fields are left to the provider.
+
+    The canonical JSON of the set fields is part of the cache key (see COMPAT.md): a change of
+    settings must miss the cache, and no settings at all must keep the released tool's key.
+    """
+
+    temperature: float | None = attrs.field(default=None, converter=_optional_float)
+    max_tokens: int | None = attrs.field(default=None, converter=_optional_int)
+    top_p: float | None = attrs.field(default=None, converter=_optional_float)
+    top_k: int | None = attrs.field(default=None, converter=_optional_int)
+    stop: tuple[str, ...] = attrs.field(default=(), converter=_stop_tuple)
+    seed: int | None = attrs.field(default=None, converter=_optional_int)
+    presence_penalty: float | None = attrs.field(default=None, converter=_optional_float)
+    frequency_penalty: float | None = attrs.field(default=None, converter=_optional_float)
+    system: str | None = None
+    json_mode: bool = False
+    extra: Mapping[str, Any] = attrs.field(factory=dict)
+
+    def set_fields(self) -> dict[str, Any]:
+        """The fields that are set, under the names the cache key uses."""
+        fields: dict[str, Any] = {}
+        for name in (
+            "temperature", "max_tokens", "top_p", "top_k", "seed",
+            "presence_penalty", "frequency_penalty", "system",
+        ):
+            value = getattr(self, name)
+            if value is not None:
+                fields[name] = value
+        if self.stop:
+            fields["stop"] = list(self.stop)
+        if self.json_mode:
+            fields["json_mode"] = True
+        if self.extra:
+            fields["extra"] = dict(self.extra)
+        return fields
+
+    def canonical_json(self) -> str | None:
+        """The settings as the cache key spells them, or None when nothing is set."""
+        fields = self.set_fields()
+        if not fields:
+            return None
+        return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+@attrs.frozen
+class Completion:
+    """What came back for one prompt: an answer, or the reason there is none.
+
+    ``finish_reason`` says why the answer stopped when it was not a natural end (for example
+    ``length`` or ``content_filter``); an answer cut short is still an answer.
+    """
+
+    text: str | None = None
+    error: str | None = None
+    finish_reason: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @classmethod
+    def failure(cls, error: str) -> Completion:
+        return cls(text=None, error=error)
+
+
+@attrs.frozen
+class BatchRequest:
+    """One prompt inside a batch, under the custom id that brings its answer back to its row."""
+
+    custom_id: str
+    prompt: str
+
+
+@attrs.define
+class BatchJob:
+    """A batch Loom submitted and remembers under ``batches/``; the fields are the seed's.
+
+    Mutable on purpose: ``loom fetch`` updates ``status`` and saves the job again.
+    """
+
+    batch_id: str
+    provider: str
+    model: str
+    original_file_path: str
+    #: The codec's name: ``json`` or ``csv`` for the built-in formats.
+    file_type: str
+    prompt_column: str | None
+    id_map: dict[str, RowKey]
+    created_at: str
+    status: BatchStatus = BatchStatus.VALIDATING
+    output_path: str | None = None
+    with_meta: bool = False
+    settings: GenerationSettings = attrs.field(factory=GenerationSettings)
+
+
+@attrs.frozen
+class CacheEntry:
+    """One cached answer, as ``cache/<sha256>.json`` holds it."""
+
+    provider: str
+    model: str
+    response: str
+    created_at: str
+    params: Mapping[str, Any] | None = None
+    finish_reason: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+    def to_completion(self) -> Completion:
+        return Completion(
+            text=self.response,
+            finish_reason=self.finish_reason,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+        )

@@ -1,0 +1,183 @@
+"""The ports: what the core needs from the world, as ``typing.Protocol`` classes.
+
+Adapters in ``loom_adapters`` (and in third-party plugins) implement these; the services in
+``loom_core.services`` receive them as arguments and never learn which adapter they hold. Provider
+types never cross a port: an adapter turns SDK objects into ``Completion``, ``BatchStatus`` and
+plain strings, and SDK exceptions into ``loom_core.errors.ProviderError`` subclasses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from .errors import StateError
+from .model import (
+    BatchJob,
+    BatchRequest,
+    BatchStatus,
+    CacheEntry,
+    Completion,
+    GenerationSettings,
+    Record,
+)
+
+__all__ = [
+    "BatchProvider",
+    "FileCodec",
+    "OutputGuard",
+    "Progress",
+    "ResponseCache",
+    "RowValues",
+    "StateStore",
+    "SyncProvider",
+    "TokenCounter",
+]
+
+
+@runtime_checkable
+class BatchProvider(Protocol):
+    """A provider's batch API: many prompts at once, answers later, in any order."""
+
+    def submit(
+        self,
+        model: str,
+        requests: Sequence[BatchRequest],
+        settings: GenerationSettings,
+        metadata: Mapping[str, str],
+    ) -> str:
+        """Send every request as one provider batch and return the provider's batch id.
+
+        ``metadata`` is attached to the batch where the API allows it, so a batch can be
+        recognised later in the provider's own list.
+        """
+        ...
+
+    def status(self, batch_id: str) -> BatchStatus:
+        """The batch's current status, mapped onto Loom's statuses."""
+        ...
+
+    def results(self, batch_id: str) -> Iterator[tuple[str, Completion]]:
+        """Every answer and per-request error the provider has, as (custom id, completion).
+
+        Order is the provider's, which is arbitrary: callers match on the custom id.
+        """
+        ...
+
+    def cancel(self, batch_id: str) -> None:
+        """Ask the provider to stop the batch."""
+        ...
+
+
+@runtime_checkable
+class SyncProvider(Protocol):
+    """A provider's one-prompt-one-answer API, called concurrently from an asyncio pool."""
+
+    async def generate(self, model: str, prompt: str, settings: GenerationSettings) -> Completion:
+        """Answer one prompt, or raise a ``ProviderError`` subclass saying why not."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections; called once when the run is over."""
+        ...
+
+
+@runtime_checkable
+class TokenCounter(Protocol):
+    """A provider's remote input-token count for one prompt."""
+
+    async def count(self, model: str, prompt: str, settings: GenerationSettings) -> int:
+        """The number of input tokens the prompt costs, or raise a ``ProviderError``."""
+        ...
+
+    async def aclose(self) -> None:
+        ...
+
+
+#: For each row being written, the output columns' values (``llm_response``, ``llm_error``, ...).
+RowValues = Callable[[Record], Mapping[str, Any]]
+
+
+@runtime_checkable
+class FileCodec(Protocol):
+    """Reads a dataset as records and writes it back with answers merged into every row."""
+
+    #: The ``file_type`` recorded in batch state: ``json`` or ``csv`` (or a plugin's own name).
+    file_type: str
+    #: The extension outputs get, with its dot: ``.json``.
+    output_suffix: str
+
+    def read(self, path: str, prompt_column: str | None) -> Iterator[Record]:
+        """Yield the dataset's rows in file order; raise ``InputError`` for bad input."""
+        ...
+
+    def write(
+        self,
+        source: str,
+        destination: str,
+        prompt_column: str | None,
+        columns: Sequence[str],
+        values: RowValues,
+    ) -> None:
+        """Write ``source`` again to ``destination`` with ``columns`` added to every row.
+
+        Every original column, value and row survives unchanged and in order; the write is
+        atomic, so an interrupted write leaves no partial ``destination``.
+        """
+        ...
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    """Where pending batches are remembered between ``loom run`` and ``loom fetch``."""
+
+    def save(self, job: BatchJob) -> None:
+        ...
+
+    def load(self, provider: str, batch_id: str) -> BatchJob | None:
+        ...
+
+    def all(self) -> Iterable[BatchJob | StateError]:
+        """Every remembered batch, oldest first; an unreadable file comes as its error."""
+        ...
+
+    def delete(self, job: BatchJob) -> None:
+        ...
+
+
+@runtime_checkable
+class ResponseCache(Protocol):
+    """Answers already paid for, by the key ``loom_core.cache_key.cache_key`` computes."""
+
+    def get(self, key: str) -> CacheEntry | None:
+        ...
+
+    def put(self, key: str, entry: CacheEntry) -> None:
+        ...
+
+    def clear(self) -> int:
+        """Delete every entry and return how many there were."""
+        ...
+
+
+@runtime_checkable
+class OutputGuard(Protocol):
+    """Decides whether an output file may be written: absent, ``--force``, or the user agrees."""
+
+    def may_write(self, path: str) -> bool:
+        ...
+
+
+@runtime_checkable
+class Progress(Protocol):
+    """Live feedback while a pool of prompts runs; the CLI draws it, the library ignores it."""
+
+    def start(self, total: int) -> None:
+        ...
+
+    def advance(self, completion: Completion | None = None, *, cached: bool = False,
+                tokens: int | None = None, error: bool = False) -> None:
+        ...
+
+    def finish(self) -> None:
+        ...

@@ -1,0 +1,100 @@
+"""What a provider plugin offers, and the registry the core looks providers up in.
+
+A plugin registers one ``ProviderSpec`` per provider through the ``loom_register_providers``
+hook (see ``loom_core.hookspecs``). The spec says which modes exist, which environment
+variables hold the key and the base URL, and carries factories that build the adapters when a
+command needs them, so that no SDK is imported before then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import attrs
+
+from .errors import UnknownProviderError, UnsupportedError
+from .ports import BatchProvider, SyncProvider, TokenCounter
+
+__all__ = ["ProviderConfig", "ProviderRegistry", "ProviderSpec"]
+
+
+@attrs.frozen
+class ProviderConfig:
+    """What a factory needs to build an adapter: the resolved key and the base-URL override."""
+
+    api_key: str | None = attrs.field(default=None, repr=False)
+    base_url: str | None = None
+
+
+@attrs.frozen
+class ProviderSpec:
+    """One provider: its name, how its key is found, and factories for each mode it has."""
+
+    name: str
+    #: The environment variable holding the key; None when the provider needs no key.
+    key_env_var: str | None
+    #: The environment variable that overrides the API's base URL, if the provider has one.
+    base_url_env_var: str | None = None
+    batch: Callable[[ProviderConfig], BatchProvider] | None = None
+    sync: Callable[[ProviderConfig], SyncProvider] | None = None
+    tokens: Callable[[ProviderConfig], TokenCounter] | None = None
+    #: Shown when batch mode is asked of a provider without it.
+    no_batch_message: str | None = None
+    #: Shown (after "Token counting not available: ") when tokens are asked of one without.
+    no_tokens_message: str | None = None
+    description: str = ""
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return tuple(
+            mode for mode in ("batch", "sync", "tokens") if getattr(self, mode) is not None
+        )
+
+    def batch_provider(self, config: ProviderConfig) -> BatchProvider:
+        if self.batch is None:
+            raise UnsupportedError(
+                self.no_batch_message
+                or f"Error: {self.name} has no batch API. Re-run with --sync."
+            )
+        return self.batch(config)
+
+    def sync_provider(self, config: ProviderConfig) -> SyncProvider:
+        if self.sync is None:
+            raise UnsupportedError(f"Error: {self.name} has no synchronous API. Re-run without --sync.")
+        return self.sync(config)
+
+    def token_counter(self, config: ProviderConfig) -> TokenCounter:
+        if self.tokens is None:
+            reason = self.no_tokens_message or f"{self.name} has no token-counting API"
+            raise UnsupportedError(f"Token counting not available: {reason}")
+        return self.tokens(config)
+
+
+class ProviderRegistry:
+    """The installed providers by name, filled from the plugins' registrations."""
+
+    def __init__(self, specs: Iterable[ProviderSpec] = ()) -> None:
+        self._specs: dict[str, ProviderSpec] = {}
+        for spec in specs:
+            self.register(spec)
+
+    def register(self, spec: ProviderSpec) -> None:
+        # The first registration of a name wins, so a plugin cannot silently replace one
+        # that was registered before it; pluggy calls later-registered plugins first, which
+        # lets a user-installed plugin override a built-in on purpose.
+        self._specs.setdefault(spec.name, spec)
+
+    def get(self, name: str) -> ProviderSpec:
+        try:
+            return self._specs[name]
+        except KeyError:
+            raise UnknownProviderError(name, self.names()) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._specs)
+
+    def __iter__(self):
+        return iter(self._specs[name] for name in self.names())
+
+    def __len__(self) -> int:
+        return len(self._specs)

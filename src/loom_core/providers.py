@@ -9,6 +9,7 @@ command needs them, so that no SDK is imported before then.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import attrs
 
@@ -50,24 +51,25 @@ class ProviderSpec:
             mode for mode in ("batch", "sync", "tokens") if getattr(self, mode) is not None
         )
 
-    def batch_provider(self, config: ProviderConfig) -> BatchProvider:
-        if self.batch is None:
-            raise UnsupportedError(
-                self.no_batch_message
-                or f"Error: {self.name} has no batch API. Re-run with --sync."
+    def require(self, mode: str) -> None:
+        """Raise ``UnsupportedError`` with the user-facing message unless ``mode`` exists."""
+        if getattr(self, mode) is not None:
+            return
+        if mode == "batch":
+            message = self.no_batch_message or (
+                f"Error: {self.name} has no batch API. Re-run with --sync."
             )
-        return self.batch(config)
-
-    def sync_provider(self, config: ProviderConfig) -> SyncProvider:
-        if self.sync is None:
-            raise UnsupportedError(f"Error: {self.name} has no synchronous API. Re-run without --sync.")
-        return self.sync(config)
-
-    def token_counter(self, config: ProviderConfig) -> TokenCounter:
-        if self.tokens is None:
+        elif mode == "tokens":
             reason = self.no_tokens_message or f"{self.name} has no token-counting API"
-            raise UnsupportedError(f"Token counting not available: {reason}")
-        return self.tokens(config)
+            message = f"Token counting not available: {reason}"
+        else:
+            message = f"Error: {self.name} has no synchronous API. Re-run without --sync."
+        raise UnsupportedError(message)
+
+    def build(self, mode: str, config: ProviderConfig) -> Any:
+        """The adapter for ``mode`` (``batch``, ``sync`` or ``tokens``), built by its factory."""
+        self.require(mode)
+        return getattr(self, mode)(config)
 
 
 class ProviderRegistry:

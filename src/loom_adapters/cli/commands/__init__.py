@@ -1,0 +1,1 @@
+"""One module per ``loom`` command, each with ``handle(args) -> exit code``."""

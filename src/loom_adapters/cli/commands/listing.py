@@ -1,0 +1,32 @@
+"""``loom list``: every batch Loom remembers, as a table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from loom_core.errors import StateError
+from loom_core.services.manage import list_batches
+
+from ._common import open_container
+
+_COLUMNS = ("BATCH ID", "PROVIDER", "MODEL", "STATUS", "CREATED", "SOURCE")
+
+
+def handle(args: argparse.Namespace) -> int:
+    container = open_container()
+    entries = list_batches(container.state_store())
+    rows = [
+        (e.batch_id, e.provider, e.model, e.status.value, e.created_at, e.original_file_path)
+        for e in entries if not isinstance(e, StateError)
+    ]
+    for entry in entries:
+        if isinstance(entry, StateError):
+            print(f"Unreadable: {entry}", file=sys.stderr)
+    if not rows:
+        print("No batches. Submit one with loom run.")
+        return 0
+    widths = [max(len(str(row[i])) for row in [_COLUMNS, *rows]) for i in range(len(_COLUMNS))]
+    for row in [_COLUMNS, *rows]:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return 0

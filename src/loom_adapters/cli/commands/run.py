@@ -1,0 +1,50 @@
+"""``loom run``: submit a batch, or with ``--sync`` answer every prompt now."""
+
+from __future__ import annotations
+
+import argparse
+
+from loom_core.model import GenerationSettings
+from loom_core.retry import RetryPolicy
+from loom_core.services.run_sync import SyncRequest, run_sync
+from loom_core.services.submit import SubmitRequest, submit_batch
+
+from ..guard import ConfirmingGuard
+from ..progress import RunProgress, progress_for
+from ._common import adapter_for, open_container
+
+EXIT_ROW_ERRORS = 1
+
+
+def handle(args: argparse.Namespace) -> int:
+    container = open_container()
+    settings = GenerationSettings()
+    if not args.sync:
+        provider = adapter_for(container, args.provider, "batch", args.api_key)
+        job = submit_batch(
+            SubmitRequest(source=args.file, provider=args.provider, model=args.model,
+                          prompt_column=args.col, output=args.output, settings=settings,
+                          with_meta=args.with_meta),
+            codecs=container.codec_registry(), provider=provider,
+            store=container.state_store(),
+        )
+        print(f"Batch submitted. id={job.batch_id} provider={job.provider}")
+        return 0
+
+    provider = adapter_for(container, args.provider, "sync", args.api_key)
+    summary = run_sync(
+        SyncRequest(source=args.file, provider=args.provider, model=args.model,
+                    prompt_column=args.col, output=args.output, settings=settings,
+                    with_meta=args.with_meta, workers=args.workers,
+                    use_cache=not args.no_cache,
+                    retry=RetryPolicy(max_retries=args.max_retries)),
+        codecs=container.codec_registry(), provider=provider,
+        cache=container.response_cache(), guard=ConfirmingGuard(args.force),
+        progress=progress_for(RunProgress, args.quiet),
+    )
+    print(
+        f"Done. {summary.rows:,} rows -> {summary.output_path} "
+        f"(cache hits={summary.cache_hits:,}, provider calls={summary.calls:,}, "
+        f"errors={summary.errors:,})"
+    )
+    return EXIT_ROW_ERRORS if summary.errors else 0

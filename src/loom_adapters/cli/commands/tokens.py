@@ -1,0 +1,29 @@
+"""``loom tokens``: count every prompt's input tokens with the provider's API."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from loom_core.services.tokens import TokenRequest, count_tokens
+
+from ..progress import TokenProgress, progress_for
+from ._common import adapter_for, open_container
+
+
+def handle(args: argparse.Namespace) -> int:
+    container = open_container()
+    counter = adapter_for(container, args.provider, "tokens", args.api_key)
+    summary = count_tokens(
+        TokenRequest(source=args.file, provider=args.provider, model=args.model,
+                     prompt_column=args.col, workers=args.workers),
+        codecs=container.codec_registry(), counter=counter,
+        progress=progress_for(TokenProgress, args.quiet),
+    )
+    for sample in summary.error_samples:
+        print(f"Error: {sample}", file=sys.stderr)
+    print(
+        f"Total input tokens: {summary.total:,} across {summary.prompts:,} prompts "
+        f"(provider={args.provider}, model={args.model}, errors={summary.errors:,})"
+    )
+    return 1 if summary.errors else 0

@@ -1,0 +1,52 @@
+"""The ``loom`` console script: parse, dispatch to a command handler, report errors in one line.
+
+Handlers are imported only for the command being run, and they import the composition root,
+so ``loom --help`` loads neither plugins nor any provider SDK.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .parser import build_parser
+
+__all__ = ["main"]
+
+#: command name -> module under loom_adapters.cli.commands with a ``handle(args) -> int``.
+_HANDLERS = {
+    "run": "run",
+    "fetch": "fetch",
+    "list": "listing",
+    "tokens": "tokens",
+    "cache": "cache",
+    "providers": "providers",
+}
+
+EXIT_INTERRUPTED = 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from loom_core.errors import LoomError
+
+    handler = importlib.import_module(f"loom_adapters.cli.commands.{_HANDLERS[args.command]}")
+    try:
+        return handler.handle(args)
+    except LoomError as error:
+        print(_one_line(str(error)), file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _one_line(message: str) -> str:
+    text = " ".join(message.split())
+    return text if text.startswith("Error") or text.startswith("Token counting") else f"Error: {text}"
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""The ``loom`` command's argument parser: every command, flag and default of the seed README.
+
+Only ``argparse`` is imported here, so ``loom --help`` starts instantly; argparse-manpage builds
+the man page from ``build_parser()``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["build_parser"]
+
+PROG = "loom"
+DESCRIPTION = (
+    "Weave LLM jobs across OpenAI, Anthropic, Google and OpenRouter: run a dataset of prompts "
+    "(JSON or CSV) through an LLM in batch or live, and merge every answer back into its row."
+)
+EPILOG = """examples:
+  loom run -f prompts.json -p openai -m gpt-4o-mini        submit a batch
+  loom fetch                                              merge every finished batch
+  loom run --sync -f data.csv -c text -p anthropic -m claude-3-5-haiku-latest
+  loom tokens -f prompts.json -p google -m gemini-2.0-flash
+  loom run --sync -f prompts.json -p echo -m echo           offline, with the echo plugin
+"""
+
+
+class _LazyVersion(argparse.Action):
+    """``--version`` that looks the version up only when asked, keeping start-up cheap."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                 help="show Loom's version and exit"):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("loom-batch")
+        except PackageNotFoundError:
+            text = "unknown (not installed)"
+        parser.exit(message=f"loom {text}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _command(subparsers, name: str, summary: str, example: str) -> argparse.ArgumentParser:
+    return subparsers.add_parser(
+        name, help=summary, description=summary, epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _dataset_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--file", "-f", required=True, metavar="PATH",
+                        help="input .json, .csv, .json.gz or .csv.gz")
+    parser.add_argument("--provider", "-p", required=True, metavar="NAME",
+                        help="openai, anthropic, google, openrouter, or an installed plugin's "
+                             "provider (see loom providers)")
+    parser.add_argument("--model", "-m", required=True, metavar="MODEL",
+                        help="provider-specific model id, e.g. gpt-4o-mini")
+    parser.add_argument("--col", "-c", metavar="COLUMN",
+                        help="prompt column name (required for CSV)")
+    parser.add_argument("--api-key", metavar="KEY",
+                        help="override the API key from the environment or .env")
+
+
+def _add_run(subparsers) -> None:
+    run = _command(subparsers, "run",
+                   "Submit a dataset as a batch job (default) or run it now with --sync.",
+                   "loom run -f prompts.json -p openai -m gpt-4o-mini --sync")
+    _dataset_flags(run)
+    run.add_argument("--output", "-o", metavar="PATH",
+                     help="output path (default: <input>_results_<provider>_<model>.<ext>)")
+    mode = run.add_mutually_exclusive_group()
+    mode.add_argument("--sync", dest="sync", action="store_true", default=False,
+                      help="call the provider per prompt and write the output now")
+    mode.add_argument("--batch", dest="sync", action="store_false",
+                      help="use the provider's batch API (default)")
+    run.add_argument("--workers", "-w", type=_positive_int, default=8, metavar="N",
+                     help="concurrent requests in --sync mode (default: 8)")
+    run.add_argument("--no-cache", action="store_true",
+                     help="always call the provider, even for cached prompts (--sync only); "
+                          "fresh answers still refresh the cache")
+    run.add_argument("--force", action="store_true",
+                     help="overwrite an existing output file without asking (--sync only)")
+    run.add_argument("--with-meta", action="store_true",
+                     help="add llm_provider and llm_model columns (CSV) or fields (JSON)")
+    run.add_argument("--max-retries", type=_non_negative_int, default=5, metavar="N",
+                     help="retries of a rate-limited or failed call in --sync mode (default: 5)")
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def _add_fetch(subparsers) -> None:
+    fetch = _command(subparsers, "fetch",
+                     "Poll the provider, download finished batches and merge them into their "
+                     "output files.",
+                     "loom fetch --id batch_abc123 --keep")
+    fetch.add_argument("--id", "-i", dest="batch_id", metavar="ID",
+                       help="fetch a single batch by id (implies --no-all)")
+    fetch.add_argument("--all", "-a", dest="all", action=argparse.BooleanOptionalAction,
+                       default=True,
+                       help="process every pending batch under ~/.loom/batches/ (default)")
+    fetch.add_argument("--api-key", metavar="KEY", help="override the resolved API key")
+    fetch.add_argument("--keep", "-k", action="store_true",
+                       help="keep the batch's metadata file after a successful fetch")
+    fetch.add_argument("--force", action="store_true",
+                       help="overwrite existing output files without asking")
+
+
+def _add_list(subparsers) -> None:
+    _command(subparsers, "list",
+             "List every batch known to Loom, with last-seen status, model and source file.",
+             "loom list")
+
+
+def _add_tokens(subparsers) -> None:
+    tokens = _command(subparsers, "tokens",
+                      "Count input tokens for every prompt with the provider's counting API.",
+                      "loom tokens -f prompts.json -p anthropic -m claude-3-5-sonnet-latest")
+    _dataset_flags(tokens)
+    tokens.add_argument("--workers", "-w", type=_positive_int, default=8, metavar="N",
+                        help="concurrent workers (default: 8)")
+    tokens.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def _add_cache(subparsers) -> None:
+    cache = _command(subparsers, "cache", "Manage the on-disk response cache.",
+                     "loom cache clear --yes")
+    actions = cache.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+    clear = _command(actions, "clear", "Delete every cached response under ~/.loom/cache/.",
+                     "loom cache clear --yes")
+    clear.add_argument("--yes", "-y", action="store_true", help="skip the confirmation prompt")
+
+
+def _add_providers(subparsers) -> None:
+    _command(subparsers, "providers",
+             "List the installed providers and what each supports (batch, sync, tokens).",
+             "loom providers")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action=_LazyVersion)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in (_add_run, _add_fetch, _add_list, _add_tokens, _add_cache, _add_providers):
+        add(subparsers)
+    return parser

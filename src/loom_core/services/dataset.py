@@ -1,0 +1,43 @@
+"""Loading a dataset for a run: the checks every mode shares before anything is sent."""
+
+from __future__ import annotations
+
+from ..codecs import CodecRegistry
+from ..errors import InputError, OutputExistsError
+from ..model import Record
+from ..naming import default_output_path
+from ..ports import FileCodec, OutputGuard
+
+__all__ = ["Dataset", "load_dataset", "ensure_writable", "output_path_for"]
+
+
+class Dataset:
+    """A dataset's records with the codec that read them."""
+
+    def __init__(self, source: str, codec: FileCodec, prompt_column: str | None,
+                 records: list[Record]) -> None:
+        self.source = source
+        self.codec = codec
+        self.prompt_column = prompt_column
+        self.records = records
+
+
+def load_dataset(codecs: CodecRegistry, source: str, prompt_column: str | None) -> Dataset:
+    codec = codecs.for_path(source)
+    records = list(codec.read(source, prompt_column))
+    if not records:
+        raise InputError(f"{source}: the dataset is empty; there is nothing to send.")
+    return Dataset(source, codec, prompt_column, records)
+
+
+def output_path_for(source: str, output: str | None, codec: FileCodec, provider: str,
+                    model: str) -> str:
+    return output or default_output_path(source, provider, model, codec.output_suffix)
+
+
+def ensure_writable(guard: OutputGuard, path: str) -> None:
+    """Refuse, before any money is spent, to replace an output the user wants to keep."""
+    if not guard.may_write(path):
+        raise OutputExistsError(
+            f"Output file {path} already exists; pass --force to overwrite it."
+        )

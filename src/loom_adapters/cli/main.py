@@ -37,6 +37,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LoomError as error:
         print(_one_line(str(error)), file=sys.stderr)
         return error.exit_code
+    except OSError as error:
+        # A disk or permission problem outside what Loom checks for: one line, no traceback.
+        where = f": {error.filename}" if error.filename else ""
+        print(f"Error: {error.strerror or error}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED

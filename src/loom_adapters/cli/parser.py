@@ -38,7 +38,8 @@ class _LazyVersion(argparse.Action):
             text = version("loom-batch")
         except PackageNotFoundError:
             text = "unknown (not installed)"
-        parser.exit(message=f"loom {text}\n")
+        print(f"loom {text}")
+        parser.exit()
 
 
 def _positive_int(text: str) -> int:

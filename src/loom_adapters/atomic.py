@@ -54,6 +54,9 @@ def atomic_write(
     """
     destination = Path(path)
     directory = destination.parent
+    # A missing folder (``--output results/out.csv``) is created rather than failing after the
+    # answers were paid for.
+    directory.mkdir(parents=True, exist_ok=True)
     fd, temp = _create_temp(directory, destination.name)
     try:
         try:

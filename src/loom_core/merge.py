@@ -73,7 +73,11 @@ def write_merged(
     stats = MergeStats()
 
     def values(record: Record) -> dict[str, Any]:
-        completion = answers.get(record.key) or Completion.failure(NO_ANSWER)
+        completion = answers.get(record.key)
+        if completion is None and not isinstance(record.key, str):
+            # An id_map written with the id as a string ("1" for the JSON id 1) still matches.
+            completion = answers.get(str(record.key))
+        completion = completion or Completion.failure(NO_ANSWER)
         stats.rows += 1
         if completion.ok:
             stats.answered += 1

@@ -14,7 +14,7 @@ import attrs
 from ..cache_key import cache_key
 from ..clock import utc_now
 from ..codecs import CodecRegistry
-from ..errors import ProviderError
+from ..errors import LoomError, ProviderError
 from ..merge import write_merged
 from ..model import CacheEntry, Completion, GenerationSettings, Record
 from ..pool import run_pool
@@ -96,6 +96,7 @@ class _Answerer:
         self.now = now
         self.cache_hits = 0
         self.calls = 0
+        self.cache_write_failures = 0
 
     async def answer_all(self, records: list[Record]) -> dict[object, Completion]:
         answers: dict[object, Completion] = {}
@@ -146,9 +147,15 @@ class _Answerer:
 
     def _remember(self, key: str, completion: Completion) -> None:
         params = self.request.settings.set_fields() or None
-        self.cache.put(key, CacheEntry(
+        entry = CacheEntry(
             provider=self.request.provider, model=self.request.model,
             response=completion.text or "", created_at=self.now(), params=params,
             finish_reason=completion.finish_reason, input_tokens=completion.input_tokens,
             output_tokens=completion.output_tokens,
-        ))
+        )
+        try:
+            self.cache.put(key, entry)
+        except LoomError:
+            # A full disk must not cost the answers of the whole run: this row still gets its
+            # answer in the output, it just will not be served from the cache next time.
+            self.cache_write_failures += 1

@@ -17,6 +17,7 @@ from aiohttp import web
 from .errors import anthropic_error, request_id
 from .lifecycle import CANCELLED, ERRORED, EXPIRED, SUCCEEDED, Batch, Item
 from .replies import count_words, input_tokens, reply_text, text_of_content
+from .state import call_of, state_of
 
 PREFIX = "/anthropic/v1"
 CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -73,7 +74,7 @@ def message(model: str, prompt: str, n_in: int) -> dict:
 
 
 async def messages(request: web.Request) -> web.Response:
-    body = request["json"]
+    body = call_of(request).json
     problem = validate(body)
     if problem:
         return anthropic_error(400, problem)
@@ -82,7 +83,7 @@ async def messages(request: web.Request) -> web.Response:
 
 
 async def count_tokens(request: web.Request) -> web.Response:
-    body = request["json"]
+    body = call_of(request).json
     problem = validate(body, need_max_tokens=False)
     if problem:
         return anthropic_error(400, problem)
@@ -111,8 +112,8 @@ def render(request: web.Request, batch: Batch) -> dict:
 
 
 async def batches_create(request: web.Request) -> web.Response:
-    state = request.app["state"]
-    body = request["json"] or {}
+    state = state_of(request)
+    body = call_of(request).json or {}
     requests = body.get("requests")
     if not isinstance(requests, list) or not requests:
         return anthropic_error(400, "requests: List should have at least 1 item")
@@ -138,7 +139,7 @@ async def batches_create(request: web.Request) -> web.Response:
 
 
 def _find(request: web.Request) -> Optional[Batch]:
-    return request.app["state"].batches.get(("anthropic", request.match_info["batch_id"]))
+    return state_of(request).batches.get(("anthropic", request.match_info["batch_id"]))
 
 
 def _missing(request: web.Request) -> web.Response:
@@ -167,7 +168,7 @@ async def batches_delete(request: web.Request) -> web.Response:
         return _missing(request)
     if not batch.done:
         return anthropic_error(400, "Batch must be ended or canceled before it can be deleted.")
-    del request.app["state"].batches[("anthropic", batch.id)]
+    del state_of(request).batches[("anthropic", batch.id)]
     return web.json_response({"id": batch.id, "type": "message_batch_deleted"})
 
 
@@ -195,7 +196,7 @@ async def batches_results(request: web.Request) -> web.Response:
 
 
 async def batches_list(request: web.Request) -> web.Response:
-    batches = request.app["state"].list_batches("anthropic")
+    batches = state_of(request).list_batches("anthropic")
     after, before = request.query.get("after_id"), request.query.get("before_id")
     ids = [b.id for b in batches]
     if after in ids:

@@ -8,13 +8,13 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
-from .state import EmulatorState
+from .state import EmulatorState, state_of
 
 BASE = "/_emulator"
 
 
 def _state(request: web.Request) -> EmulatorState:
-    return request.app["state"]
+    return state_of(request)
 
 
 async def _body(request: web.Request) -> dict:

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from .errors import gemini_error
 from .replies import count_words, input_tokens, reply_text, text_of_gemini_content
-from .state import StoredFile
+from .state import StoredFile, call_of, state_of
 
 VER = "{ver:v1|v1beta|v1alpha}"
 ROOT = "/gemini"
@@ -81,7 +81,7 @@ def model_endpoint(request: web.Request) -> str:
 
 
 async def generate(request: web.Request, model: str) -> web.Response:
-    body = request["json"]
+    body = call_of(request).json
     problem = validate(body)
     if problem:
         return gemini_error(400, problem)
@@ -90,7 +90,7 @@ async def generate(request: web.Request, model: str) -> web.Response:
 
 
 async def count_tokens(request: web.Request, model: str) -> web.Response:
-    body = request["json"] or {}
+    body = call_of(request).json or {}
     req = body.get("generateContentRequest") or body
     if not req.get("contents"):
         return gemini_error(400, "* CountTokensRequest.contents: contents is not specified")
@@ -139,12 +139,12 @@ def upload_endpoint(request: web.Request) -> str:
 
 
 async def upload(request: web.Request) -> web.Response:
-    state = request.app["state"]
+    state = state_of(request)
     command = request.headers.get("X-Goog-Upload-Command", "")
     if "upload_id" not in request.query:
         if command.strip() != "start":
             return gemini_error(400, "Uploads must start with X-Goog-Upload-Command: start.")
-        meta = (request["json"] or {}).get("file") or {}
+        meta = (call_of(request).json or {}).get("file") or {}
         sid = uuid.uuid4().hex
         name = meta.get("name") or ""
         state.uploads[sid] = {
@@ -165,7 +165,7 @@ async def upload(request: web.Request) -> web.Response:
     if offset != len(session["data"]):
         return gemini_error(400, f"Upload offset {offset} does not match the "
                                  f"{len(session['data'])} bytes received so far.")
-    session["data"] += request["raw"]
+    session["data"] += call_of(request).raw
     if "finalize" not in command:
         return web.Response(text="", headers={"X-Goog-Upload-Status": "active"})
     del state.uploads[request.query["upload_id"]]
@@ -189,7 +189,7 @@ def file_endpoint(request: web.Request) -> str:
 
 
 async def file_action(request: web.Request) -> web.Response:
-    state = request.app["state"]
+    state = state_of(request)
     file_id, _, action = request.match_info["target"].partition(":")
     f = state.files.get(("gemini", file_id))
     if f is None:
@@ -203,7 +203,7 @@ async def file_action(request: web.Request) -> web.Response:
 
 
 async def files_list(request: web.Request) -> web.Response:
-    files = [f for (p, _), f in request.app["state"].files.items() if p == "gemini"]
+    files = [f for (p, _), f in state_of(request).files.items() if p == "gemini"]
     files.sort(key=lambda f: f.created_at, reverse=True)
     return web.json_response({"files": [file_json(request, f) for f in files]})
 

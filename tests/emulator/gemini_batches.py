@@ -16,6 +16,7 @@ from .errors import gemini_error
 from .gemini_api import (ROOT, VER, generate_response, iso, model_name, no_file,
                          split_request, store_generated, validate)
 from .lifecycle import ERRORED, SUCCEEDED, Batch, Item
+from .state import call_of, state_of
 
 _TYPE = "type.googleapis.com/google.ai.generativelanguage.v1main."
 
@@ -43,9 +44,9 @@ def _file_items(data: bytes, model: str) -> list[Item]:
 
 
 async def create(request: web.Request, model_path: str) -> web.Response:
-    state = request.app["state"]
+    state = state_of(request)
     model = model_name(model_path)
-    batch_spec = (request["json"] or {}).get("batch")
+    batch_spec = (call_of(request).json or {}).get("batch")
     if not isinstance(batch_spec, dict) or not isinstance(batch_spec.get("inputConfig"), dict):
         return gemini_error(400, "* BatchGenerateContentRequest.batch.input_config: "
                                  "input_config is not specified")
@@ -93,7 +94,7 @@ def _output(request: web.Request, batch: Batch) -> Optional[dict]:
         for item, outcome in answered:
             entry = _inline(item, outcome)
             lines.append(json.dumps({"key": item.custom_id, **entry}))
-        store_generated(request.app["state"], f"batch-{batch.id}",
+        store_generated(state_of(request), f"batch-{batch.id}",
                         ("\n".join(lines) + "\n").encode())
         batch.extra["materialized"] = True
     return {"responsesFile": f"files/batch-{batch.id}"}
@@ -131,7 +132,7 @@ def render(request: web.Request, batch: Batch) -> dict:
 
 def _find(request: web.Request) -> Optional[Batch]:
     batch_id = request.match_info["target"].partition(":")[0]
-    return request.app["state"].batches.get(("gemini", batch_id))
+    return state_of(request).batches.get(("gemini", batch_id))
 
 
 def _missing() -> web.Response:
@@ -149,7 +150,7 @@ async def batch_action(request: web.Request) -> web.Response:
     if batch is None:
         return _missing()
     if request.method == "DELETE":
-        del request.app["state"].batches[("gemini", batch.id)]
+        del state_of(request).batches[("gemini", batch.id)]
         return web.json_response({})
     if request.method == "POST":
         if not request.match_info["target"].endswith(":cancel"):
@@ -161,7 +162,7 @@ async def batch_action(request: web.Request) -> web.Response:
 
 
 async def batches_list(request: web.Request) -> web.Response:
-    batches = request.app["state"].list_batches("gemini")
+    batches = state_of(request).list_batches("gemini")
     try:
         size = max(1, min(1000, int(request.query.get("pageSize", 50))))
         start = int(request.query.get("pageToken") or 0)

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from .errors import openai_error
 from .replies import count_words, input_tokens, reply_text, text_of_content
-from .state import StoredFile
+from .state import StoredFile, call_of, state_of
 
 PREFIX = "/openai/v1"
 SYSTEM_ROLES = ("system", "developer")
@@ -80,12 +80,12 @@ def completion(model: str, messages: list, *, id_prefix: str = "chatcmpl-emu",
 
 
 async def chat(request: web.Request) -> web.Response:
-    body = request["json"]
+    body = call_of(request).json
     problem = validate_chat(body)
     if problem:
         return openai_error(400, problem)
     return web.json_response(completion(body["model"], body["messages"],
-                                        null_content=request["null_content"]))
+                                        null_content=call_of(request).null_content))
 
 
 def _input_texts(value: Any) -> list[str]:
@@ -103,7 +103,7 @@ def _input_texts(value: Any) -> list[str]:
 
 
 async def count_tokens(request: web.Request) -> web.Response:
-    body = request["json"] or {}
+    body = call_of(request).json or {}
     if not body.get("model"):
         return openai_error(400, "Missing required parameter: 'model'.", param="model")
     texts = _input_texts(body.get("input"))
@@ -139,10 +139,10 @@ def store_file(state, filename: str, data: bytes, purpose: str) -> StoredFile:
 async def files_upload(request: web.Request) -> web.Response:
     if not request.content_type.startswith("multipart/form-data"):
         return openai_error(400, "Files must be uploaded as multipart/form-data.")
-    fields = parse_multipart(request.headers["Content-Type"], request["raw"])
+    fields = parse_multipart(request.headers["Content-Type"], call_of(request).raw)
     purpose = fields.get("purpose", (None, b""))[1].decode()
     filename, data = fields.get("file", (None, None))
-    request["record"]["form"] = {"purpose": purpose, "filename": filename,
+    call_of(request).record["form"] = {"purpose": purpose, "filename": filename,
                                  "bytes": None if data is None else len(data)}
     if data is None:
         return openai_error(400, "Missing required parameter: 'file'.", param="file")
@@ -151,12 +151,12 @@ async def files_upload(request: web.Request) -> web.Response:
     if purpose == "batch" and not (filename or "").endswith(".jsonl"):
         return openai_error(400, "Invalid file format for Batch API. Must be .jsonl",
                             param="file")
-    f = store_file(request.app["state"], filename or "upload", data, purpose)
+    f = store_file(state_of(request), filename or "upload", data, purpose)
     return web.json_response(file_json(f))
 
 
 def _find_file(request: web.Request) -> Optional[StoredFile]:
-    return request.app["state"].files.get(("openai", request.match_info["file_id"]))
+    return state_of(request).files.get(("openai", request.match_info["file_id"]))
 
 
 def _no_file(request: web.Request) -> web.Response:

@@ -8,7 +8,6 @@ id is None when it would be empty.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 from aiohttp import web
@@ -16,6 +15,7 @@ from aiohttp import web
 from .errors import openai_error
 from .lifecycle import CANCELLED, ERRORED, EXPIRED, SUCCEEDED, Batch, Item
 from .openai_api import PREFIX, completion, split_messages, store_file, validate_chat
+from .state import call_of, state_of
 
 ENDPOINT = "/v1/chat/completions"
 _TIMESTAMPS = {"running": "in_progress_at", "finalizing": "finalizing_at",
@@ -156,8 +156,8 @@ def render(state, batch: Batch) -> dict:
 
 
 async def create(request: web.Request) -> web.Response:
-    state = request.app["state"]
-    body = request["json"] or {}
+    state = state_of(request)
+    body = call_of(request).json or {}
     for name in ("input_file_id", "endpoint", "completion_window"):
         if not body.get(name):
             return openai_error(400, f"Missing required parameter: '{name}'.", param=name)
@@ -187,7 +187,7 @@ async def create(request: web.Request) -> web.Response:
 
 
 def _find(request: web.Request):
-    return request.app["state"].batches.get(("openai", request.match_info["batch_id"]))
+    return state_of(request).batches.get(("openai", request.match_info["batch_id"]))
 
 
 def _missing(request: web.Request) -> web.Response:
@@ -199,7 +199,7 @@ async def retrieve(request: web.Request) -> web.Response:
     if batch is None:
         return _missing(request)
     batch.observe()
-    return web.json_response(render(request.app["state"], batch))
+    return web.json_response(render(state_of(request), batch))
 
 
 async def cancel(request: web.Request) -> web.Response:
@@ -207,11 +207,11 @@ async def cancel(request: web.Request) -> web.Response:
     if batch is None:
         return _missing(request)
     batch.cancel()
-    return web.json_response(render(request.app["state"], batch))
+    return web.json_response(render(state_of(request), batch))
 
 
 async def list_batches(request: web.Request) -> web.Response:
-    state = request.app["state"]
+    state = state_of(request)
     batches = state.list_batches("openai")
     after = request.query.get("after")
     if after:

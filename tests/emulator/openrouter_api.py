@@ -11,17 +11,18 @@ from aiohttp import web
 
 from .errors import openrouter_error
 from .openai_api import completion, validate_chat
+from .state import call_of
 
 PREFIX = "/openrouter/api/v1"
 
 
 async def chat(request: web.Request) -> web.Response:
-    body = request["json"]
+    body = call_of(request).json
     problem = validate_chat(body)
     if problem:
         return openrouter_error(400, problem)
     data = completion(body["model"], body["messages"], id_prefix="gen-emu",
-                      null_content=request["null_content"])
+                      null_content=call_of(request).null_content)
     data["provider"] = "Emulated"
     data.pop("service_tier", None)
     data["usage"]["cost"] = 0

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from . import (anthropic_api, control, errors, gemini_api, gemini_batches, openai_api,
                openai_batches, openrouter_api)
-from .state import EmulatorState
+from .state import CALL_KEY, STATE_KEY, Call, EmulatorState, state_of
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 EndpointName = Union[str, Callable[[web.Request], str]]
@@ -51,7 +51,7 @@ def _drop(request: web.Request) -> web.StreamResponse:
 
 def instrument(provider: str, endpoint: EndpointName, handler: Handler) -> Handler:
     async def wrapped(request: web.Request) -> web.StreamResponse:
-        state: EmulatorState = request.app["state"]
+        state: EmulatorState = state_of(request)
         name = endpoint(request) if callable(endpoint) else endpoint
         state.begin(provider)
         status = 0
@@ -78,8 +78,7 @@ async def _serve(state: EmulatorState, provider: str, name: str, handler: Handle
             body = json.loads(raw)
         except ValueError:
             return errors.error(provider, 400, "We could not parse the JSON body of your request.")
-    request["json"] = body
-    request["raw"] = raw
+    call = request[CALL_KEY] = Call(json=body, raw=raw)
     key = api_key(provider, request)
     record = {
         "provider": provider, "endpoint": name, "method": request.method,
@@ -88,7 +87,7 @@ async def _serve(state: EmulatorState, provider: str, name: str, handler: Handle
         "headers": {k.lower(): ("***" if k.lower() in _SECRET_HEADERS else v)
                     for k, v in request.headers.items()},
     }
-    request["record"] = record
+    call.record = record
     state.record(record)
 
     if (provider, name) not in NO_AUTH:
@@ -103,7 +102,7 @@ async def _serve(state: EmulatorState, provider: str, name: str, handler: Handle
     delay = state.latency_ms + decision.latency_ms
     if delay:
         await asyncio.sleep(delay / 1000)
-    request["null_content"] = decision.null_content
+    call.null_content = decision.null_content
     if decision.rule is not None:
         if decision.rule.drop:
             return _drop(request)
@@ -113,7 +112,7 @@ async def _serve(state: EmulatorState, provider: str, name: str, handler: Handle
 
 def build_app(state: Optional[EmulatorState] = None) -> web.Application:
     app = web.Application(client_max_size=512 * 1024 * 1024)
-    app["state"] = state or EmulatorState()
+    app[STATE_KEY] = state or EmulatorState()
     for module, provider in ((openai_api, "openai"), (openai_batches, "openai"),
                              (anthropic_api, "anthropic"), (gemini_api, "gemini"),
                              (gemini_batches, "gemini"),

@@ -11,6 +11,8 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
+from aiohttp import web
+
 from .faults import PROVIDERS, FaultDecision, FaultRule, TokenBucket, decide
 from .lifecycle import DEFAULT_PLAN, TERMINAL, Batch, Item, canonical
 
@@ -171,3 +173,25 @@ class EmulatorState:
         """Newest first, as every provider lists them."""
         found = [b for (p, _), b in self.batches.items() if p == provider]
         return sorted(found, key=lambda b: b.seq, reverse=True)
+
+
+@dataclass
+class Call:
+    """What the shared handling learnt about one provider call, for its handler."""
+
+    json: Any = None
+    raw: bytes = b""
+    record: dict = field(default_factory=dict)
+    null_content: bool = False
+
+
+STATE_KEY = web.AppKey("emulator_state", EmulatorState)
+CALL_KEY = web.RequestKey("emulator_call", Call)
+
+
+def state_of(request: web.Request) -> EmulatorState:
+    return request.app[STATE_KEY]
+
+
+def call_of(request: web.Request) -> Call:
+    return request[CALL_KEY]

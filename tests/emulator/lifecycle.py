@@ -119,9 +119,9 @@ class Batch:
     queue: deque = field(default_factory=deque)
 
     def __post_init__(self) -> None:
+        self.order = self._shuffled()
         self.queue = deque(self.plan)
         self._enter(self.plan[0])
-        self.order = self._shuffled()
 
     def _shuffled(self) -> list[int]:
         order = list(range(len(self.items)))

@@ -140,7 +140,8 @@ def rate_limit_headers(provider: str, retry_after: Optional[float], limit: float
             "x-ratelimit-reset-tokens": "0s",
         })
     elif provider == "anthropic":
-        reset = datetime.fromtimestamp(time.time() + wait, tz=timezone.utc)
+        # Whole seconds, rounded up: a reset stamp must never come before the real one.
+        reset = datetime.fromtimestamp(math.ceil(time.time() + wait), tz=timezone.utc)
         headers.update({
             "anthropic-ratelimit-requests-limit": limit_s,
             "anthropic-ratelimit-requests-remaining": "0",

@@ -7,11 +7,12 @@ an ``llm_error`` saying so instead of a silent empty cell.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
 
+from .errors import InputError
 from .model import Completion, Record, RowKey
 from .ports import FileCodec
 
@@ -58,31 +59,34 @@ def write_merged(
     prompt_column: str | None,
     answers: Mapping[RowKey, Completion],
     *,
-    row_count: int,
+    keys: Iterable[RowKey],
     provider: str,
     model: str,
     with_meta: bool,
 ) -> MergeStats:
     """Write ``source`` to ``destination`` with each row's answer (by row key) merged in.
 
-    ``row_count`` is how many rows the source has; with it the error column can be chosen
-    before the first row is written, so a clean run adds exactly the seed's columns.
+    ``keys`` are the source's row keys; with them the error column is chosen before the first
+    row is written, so a clean run adds exactly the seed's columns and a row without an answer
+    always has its error shown.
     """
-    some_row_failed = len(answers) < row_count or any(not c.ok for c in answers.values())
+    some_row_failed = any(
+        (completion := _lookup(answers, key)) is None or not completion.ok for key in keys
+    )
     names = OutputColumns(with_meta=with_meta, with_error=some_row_failed).names()
     stats = MergeStats()
 
     def values(record: Record) -> dict[str, Any]:
-        completion = answers.get(record.key)
-        if completion is None and not isinstance(record.key, str):
-            # An id_map written with the id as a string ("1" for the JSON id 1) still matches.
-            completion = answers.get(str(record.key))
-        completion = completion or Completion.failure(NO_ANSWER)
+        completion = _lookup(answers, record.key) or Completion.failure(NO_ANSWER)
         stats.rows += 1
         if completion.ok:
             stats.answered += 1
         else:
             stats.errors += 1
+            if not some_row_failed:
+                # The source changed between choosing the columns and writing the rows:
+                # better no output than a silent empty cell.
+                raise InputError(f"{source} changed while it was being merged; run again.")
         row: dict[str, Any] = {RESPONSE: completion.text if completion.ok else None}
         if with_meta:
             row[PROVIDER] = provider
@@ -93,3 +97,11 @@ def write_merged(
 
     codec.write(source, destination, prompt_column, names, values)
     return stats
+
+
+def _lookup(answers: Mapping[RowKey, Completion], key: RowKey) -> Completion | None:
+    completion = answers.get(key)
+    if completion is None and not isinstance(key, str):
+        # An id_map written with the id as a string ("1" for the JSON id 1) still matches.
+        completion = answers.get(str(key))
+    return completion

@@ -96,10 +96,16 @@ def _optional_float(value: Any) -> float | None:
 
 
 def _optional_int(value: Any) -> int | None:
-    return None if value is None else int(value)
+    if value is None:
+        return None
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"expected a whole number, got {value}")
+    return int(value)
 
 
 def _stop_tuple(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):  # one stop sequence, not one per character
+        return (value,)
     return tuple(value or ())
 
 
@@ -121,7 +127,8 @@ class GenerationSettings:
     frequency_penalty: float | None = attrs.field(default=None, converter=_optional_float)
     system: str | None = None
     json_mode: bool = False
-    extra: Mapping[str, Any] = attrs.field(factory=dict)
+    # Left out of the hash (a dict cannot be hashed); equality still compares it.
+    extra: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
 
     def set_fields(self) -> dict[str, Any]:
         """The fields that are set, under the names the cache key uses."""

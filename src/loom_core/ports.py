@@ -108,7 +108,10 @@ class FileCodec(Protocol):
     output_suffix: str
 
     def read(self, path: str, prompt_column: str | None) -> Iterator[Record]:
-        """Yield the dataset's rows in file order; raise ``InputError`` for bad input."""
+        """Yield the dataset's rows in file order; raise ``InputError`` for bad input.
+
+        Row keys must be unique within a file: answers are merged by key.
+        """
         ...
 
     def write(

@@ -40,7 +40,7 @@ class RetryPolicy:
             # The provider said when: wait that long, plus a little jitter so a pool of workers
             # told the same time does not return in one burst.
             return asked + rng.uniform(0, min(1.0, backoff))
-        return rng.uniform(backoff / 2, backoff)
+        return rng.uniform(0, backoff)
 
 
 async def call_with_retries(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import cattrs
 from cattrs.gen import make_dict_unstructure_fn
 
@@ -29,8 +30,14 @@ def _structure_status(value: Any, _type: type) -> BatchStatus:
         return BatchStatus.UNKNOWN
 
 
+_SETTING_NAMES = frozenset(field.name for field in attrs.fields(GenerationSettings))
+
+
 def _structure_settings(value: Any, _type: type) -> GenerationSettings:
-    return GenerationSettings(**(value or {}))
+    # A setting this version does not know (from a newer Loom) is dropped, not fatal: fetching
+    # a batch never needs its settings, and COMPAT.md says unknown fields are ignored.
+    known = {k: v for k, v in (value or {}).items() if k in _SETTING_NAMES}
+    return GenerationSettings(**known)
 
 
 _converter.register_structure_hook(BatchStatus, _structure_status)
@@ -63,7 +70,8 @@ def batch_job_from_dict(data: Any) -> BatchJob:
         return _converter.structure(data, BatchJob)
     except Exception as exc:  # cattrs raises a ClassValidationError tree
         missing = _missing_fields(exc)
-        detail = f"missing {', '.join(missing)}" if missing else str(exc)
+        detail = f"missing {', '.join(missing)}" if missing else "; ".join(
+            cattrs.transform_error(exc, path="state"))
         raise StateError(f"malformed batch state ({detail})") from None
 
 

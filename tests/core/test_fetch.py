@@ -186,9 +186,6 @@ def test_results_for_unknown_custom_ids_are_ignored() -> None:
     assert world.codec.columns[OUTPUT] == ["llm_response"]
 
 
-@pytest.mark.xfail(strict=True, reason="merge.py:71 counts answers (2) against len(id_map) (2) "
-                   "instead of checking each row, so a row appended to the file after submit is "
-                   "written with an empty llm_response and no llm_error column")
 def test_a_row_added_after_submit_gets_an_error_not_an_empty_cell() -> None:
     world = World()
     job = world.remember(rows=ROWS[:2])

@@ -58,8 +58,6 @@ def test_settings_convert_their_inputs() -> None:
     assert settings.stop == ("a", "b")
 
 
-@pytest.mark.xfail(strict=True, reason="model.py:103 _stop_tuple does tuple(value): a single "
-                   "stop string is split into one stop sequence per character")
 def test_a_single_stop_string_is_one_stop_sequence() -> None:
     assert GenerationSettings(stop="END").stop == ("END",)
 

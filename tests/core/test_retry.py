@@ -83,8 +83,6 @@ def test_transient_backoff_grows_exponentially_until_max_delay() -> None:
     assert most[4] <= 8.0 and most[5] <= 8.0
 
 
-@pytest.mark.xfail(strict=True, reason="retry.py:43 draws from uniform(backoff/2, backoff) "
-                   "('equal jitter') while its docstring promises full jitter, uniform(0, backoff)")
 def test_transient_backoff_is_full_jitter() -> None:
     policy = RetryPolicy(max_retries=10, base_delay=8.0, max_delay=8.0)
     waits = [policy.delay(1, TransientError("500"), random.Random(s)) for s in SEEDS]

@@ -120,9 +120,6 @@ def test_a_state_that_is_not_an_object_is_a_state_error(data: object) -> None:
         batch_job_from_dict(data)
 
 
-@pytest.mark.xfail(strict=True, reason="serialization.py:33: an unknown key inside params makes "
-                   "the whole state file unreadable (GenerationSettings(**params) raises "
-                   "TypeError)")
 def test_an_unknown_setting_from_a_newer_version_leaves_the_batch_readable() -> None:
     state = released_state(params={"temperature": 0.5, "reasoning_effort": "high"})
     job = batch_job_from_dict(state)

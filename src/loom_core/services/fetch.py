@@ -106,7 +106,8 @@ def _merge(job: BatchJob, provider: BatchProvider, codecs: CodecRegistry, store:
             answers[job.id_map[custom_id]] = completion
     stats = write_merged(
         codec, job.original_file_path, destination, job.prompt_column, answers,
-        row_count=len(job.id_map), provider=job.provider, model=job.model,
+        keys=(r.key for r in codec.read(job.original_file_path, job.prompt_column)),
+        provider=job.provider, model=job.model,
         with_meta=job.with_meta,
     )
     job.status = BatchStatus.COMPLETED

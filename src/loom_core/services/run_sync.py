@@ -75,7 +75,7 @@ def run_sync(
 
     stats = write_merged(
         dataset.codec, dataset.source, destination, dataset.prompt_column, answers,
-        row_count=len(dataset.records), provider=request.provider, model=request.model,
+        keys=[r.key for r in dataset.records], provider=request.provider, model=request.model,
         with_meta=request.with_meta,
     )
     return SyncSummary(

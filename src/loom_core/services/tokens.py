@@ -65,8 +65,10 @@ async def _count_all(request: TokenRequest, prompts: list[str], counter: TokenCo
             tokens = await call_with_retries(
                 lambda: counter.count(request.model, prompt, request.settings), request.retry
             )
-        except ProviderError as error:
-            errors.extend([str(error)] * times)
+        except Exception as error:  # a provider's error, or an adapter bug: one prompt's loss
+            message = str(error) if isinstance(error, ProviderError) else (
+                f"{type(error).__name__}: {error}")
+            errors.extend([message] * times)
             for _ in range(times):
                 progress.advance(error=True)
             return

@@ -43,7 +43,7 @@ def create_container() -> Container:
     return Container()
 
 
-def provider_config(spec: ProviderSpec, api_key: str | None,
+def provider_config(spec: ProviderSpec, api_key: str | None, *, concurrency: int = 8,
                     environ: Mapping[str, str] | None = None) -> ProviderConfig:
     """Resolve a provider's key (flag > environment > .env) and base-URL override.
 
@@ -55,4 +55,4 @@ def provider_config(spec: ProviderSpec, api_key: str | None,
     if key is None and spec.key_env_var is not None:
         raise MissingKeyError(spec.name, spec.key_env_var)
     base_url = env.get(spec.base_url_env_var) if spec.base_url_env_var else None
-    return ProviderConfig(api_key=key, base_url=base_url or None)
+    return ProviderConfig(api_key=key, base_url=base_url or None, concurrency=concurrency)

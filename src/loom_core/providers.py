@@ -21,10 +21,12 @@ __all__ = ["ProviderConfig", "ProviderRegistry", "ProviderSpec"]
 
 @attrs.frozen
 class ProviderConfig:
-    """What a factory needs to build an adapter: the resolved key and the base-URL override."""
+    """What a factory needs to build an adapter: the resolved key, the base-URL override, and
+    how many calls the run keeps in flight (so an HTTP client can size its connection pool)."""
 
     api_key: str | None = attrs.field(default=None, repr=False)
     base_url: str | None = None
+    concurrency: int = 8
 
 
 @attrs.frozen

@@ -18,9 +18,10 @@ def open_container() -> Container:
     return container
 
 
-def adapter_for(container: Container, provider: str, mode: str, api_key: str | None) -> Any:
+def adapter_for(container: Container, provider: str, mode: str, api_key: str | None,
+                concurrency: int = 8) -> Any:
     """The provider's adapter for ``mode``; unsupported modes are refused before any key is
     looked for, so the user hears the real reason first."""
     spec = container.provider_registry().get(provider)
     spec.require(mode)
-    return spec.build(mode, provider_config(spec, api_key))
+    return spec.build(mode, provider_config(spec, api_key, concurrency=concurrency))

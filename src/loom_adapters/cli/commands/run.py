@@ -31,7 +31,7 @@ def handle(args: argparse.Namespace) -> int:
         print(f"Batch submitted. id={job.batch_id} provider={job.provider}")
         return 0
 
-    provider = adapter_for(container, args.provider, "sync", args.api_key)
+    provider = adapter_for(container, args.provider, "sync", args.api_key, args.workers)
     summary = run_sync(
         SyncRequest(source=args.file, provider=args.provider, model=args.model,
                     prompt_column=args.col, output=args.output, settings=settings,

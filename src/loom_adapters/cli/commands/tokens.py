@@ -13,7 +13,7 @@ from ._common import adapter_for, open_container
 
 def handle(args: argparse.Namespace) -> int:
     container = open_container()
-    counter = adapter_for(container, args.provider, "tokens", args.api_key)
+    counter = adapter_for(container, args.provider, "tokens", args.api_key, args.workers)
     summary = count_tokens(
         TokenRequest(source=args.file, provider=args.provider, model=args.model,
                      prompt_column=args.col, workers=args.workers),

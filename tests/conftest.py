@@ -1,4 +1,5 @@
-"""Fixtures for driving the ``loom`` command in-process, isolated from the real home."""
+"""Shared fixtures: the ``loom`` command in-process or as a process, isolated from the real
+home, and the provider emulator (``emulator``, from tests/emulator/fixture.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import attrs
 import pytest
 
 from loom_adapters.cli.main import main
+from tests.emulator.fixture import emulator, emulator_server  # noqa: F401
 
 HERE = Path(__file__).parent
 PROVIDER_KEY_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY",

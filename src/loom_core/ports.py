@@ -37,7 +37,11 @@ __all__ = [
 
 @runtime_checkable
 class BatchProvider(Protocol):
-    """A provider's batch API: many prompts at once, answers later, in any order."""
+    """A provider's batch API: many prompts at once, answers later, in any order.
+
+    Optionally, ``canonical_id(batch_id) -> str`` maps an id stored by an older tool to the
+    form the provider accepts today; ``loom fetch`` then renames the batch's state file.
+    """
 
     def submit(
         self,

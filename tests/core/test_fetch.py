@@ -373,3 +373,31 @@ def test_a_submitted_batch_comes_back_through_a_plain_fetch() -> None:
     assert (rows[2]["llm_error"], rows[5]["llm_error"]) == ("overloaded", NO_ANSWER)
     assert all(row["llm_provider"] == "openai" for row in rows)
     assert world.store.saved == {} and fetch_all() == []
+
+
+class PrefixingProvider(FakeBatchProvider):
+    """A provider whose ids gained a prefix since an older tool stored them (like Gemini's)."""
+
+    def canonical_id(self, batch_id: str) -> str:
+        return batch_id if batch_id.startswith("batches/") else f"batches/{batch_id}"
+
+
+def test_an_id_stored_in_an_old_form_is_repaired_and_its_state_renamed() -> None:
+    world = World()
+    world.provider = PrefixingProvider()
+    job = world.remember("abc")
+    world.provider.script("batches/abc", BatchStatus.IN_PROGRESS)
+    outcome = world.fetch(job)
+    assert outcome.status is BatchStatus.IN_PROGRESS
+    assert world.provider.status_calls == ["batches/abc"]
+    assert world.store.status_of("openai", "abc") is None
+    assert world.store.status_of("openai", "batches/abc") == "in_progress"
+    assert outcome.job.batch_id == "batches/abc"
+
+
+def test_an_id_already_in_canonical_form_is_left_alone() -> None:
+    world = World()
+    world.provider = PrefixingProvider()
+    job = world.remember("batches/abc")
+    world.fetch(job)
+    assert world.store.deleted == []

@@ -69,6 +69,7 @@ def fetch_batch(
 ) -> FetchOutcome:
     try:
         provider = provider_for(job)
+        job = _repair_id(job, provider, store)
         status = provider.status(job.batch_id)
     except LoomError as error:
         return _record_unknown(job, store, str(error))
@@ -117,6 +118,25 @@ def _merge(job: BatchJob, provider: BatchProvider, codecs: CodecRegistry, store:
         store.delete(job)
     return FetchOutcome(job=job, status=BatchStatus.COMPLETED, output_path=destination,
                         rows=stats.rows, errors=stats.errors)
+
+
+def _repair_id(job: BatchJob, provider: BatchProvider, store: StateStore) -> BatchJob:
+    """Give the job the id its provider expects now, renaming its state file to match.
+
+    Older tools stored some ids in a form the provider no longer accepts (Gemini ids without
+    their ``batches/`` prefix); a provider that can tell offers ``canonical_id``. The new file
+    is written before the old one goes, so a crash in between loses nothing.
+    """
+    canonical_id = getattr(provider, "canonical_id", None)
+    if canonical_id is None:
+        return job
+    batch_id = canonical_id(job.batch_id)
+    if batch_id == job.batch_id:
+        return job
+    repaired = attrs.evolve(job, batch_id=batch_id)
+    store.save(repaired)
+    store.delete(job)
+    return repaired
 
 
 def _record_unknown(job: BatchJob, store: StateStore, reason: str) -> FetchOutcome:

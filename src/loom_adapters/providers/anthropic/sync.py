@@ -1,0 +1,38 @@
+"""``SyncProvider`` for Anthropic: one ``messages.create`` call per prompt.
+
+Called concurrently from the core's asyncio pool through one ``AsyncAnthropic`` client, whose
+connection pool is sized to the run's concurrency (``clients.py``). The request body is
+``request.build_params`` (the same body a batch sends), split into ``create()``'s named
+arguments and ``extra_body``; the answer becomes a ``Completion`` through
+``response.completion_from_message``. Every SDK exception leaves as a ``ProviderError``.
+"""
+
+from __future__ import annotations
+
+from loom_core.model import Completion, GenerationSettings
+from loom_core.providers import ProviderConfig
+
+from .clients import async_client
+from .errors import translated
+from .request import build_params, create_arguments
+from .response import completion_from_message
+
+__all__ = ["AnthropicSync"]
+
+
+class AnthropicSync:
+    """Answers one prompt at a time with the Messages API."""
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self._api_key = config.api_key
+        self._client = async_client(config)
+
+    async def generate(self, model: str, prompt: str, settings: GenerationSettings) -> Completion:
+        # Unsupported settings raise here, before the client is touched.
+        params = build_params(model, prompt, settings)
+        with translated(api_key=self._api_key, max_tokens=params.get("max_tokens")):
+            message = await self._client.messages.create(**create_arguments(params))
+        return completion_from_message(message)
+
+    async def aclose(self) -> None:
+        await self._client.close()

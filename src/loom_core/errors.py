@@ -11,6 +11,7 @@ The command line prints ``str(error)`` to stderr, without a traceback, and exits
     ├── InputError                  exit 2: the dataset cannot be read as given
     ├── OutputExistsError           the output file exists and may not be replaced
     ├── StateError                  a file under ~/.loom cannot be read or written
+    ├── Interrupted                 exit 130: the user stopped a run (answers so far are kept)
     └── ProviderError               the provider refused or failed a call
         ├── AuthenticationError     the key is wrong (401/403): retrying cannot help
         ├── QuotaExhaustedError     out of credits or a quota that will not come back soon
@@ -27,6 +28,7 @@ from __future__ import annotations
 __all__ = [
     "AuthenticationError",
     "InputError",
+    "Interrupted",
     "LoomError",
     "MissingKeyError",
     "OutputExistsError",
@@ -80,6 +82,10 @@ class OutputExistsError(LoomError):
 
 class StateError(LoomError):
     pass
+
+
+class Interrupted(LoomError):
+    exit_code = 130
 
 
 class ProviderError(LoomError):

@@ -22,6 +22,9 @@ RESPONSE = "llm_response"
 ERROR = "llm_error"
 PROVIDER = "llm_provider"
 MODEL = "llm_model"
+FINISH_REASON = "llm_finish_reason"
+INPUT_TOKENS = "llm_input_tokens"
+OUTPUT_TOKENS = "llm_output_tokens"
 
 #: The error a row gets when its answer is nowhere among the results.
 NO_ANSWER = "no answer for this row in the provider's results"
@@ -29,7 +32,11 @@ NO_ANSWER = "no answer for this row in the provider's results"
 
 @attrs.frozen
 class OutputColumns:
-    """Which columns a run adds, fixed before the first row is written."""
+    """Which columns a run adds, fixed before the first row is written.
+
+    ``--with-meta`` adds who answered (provider, model), why the answer ended when it ended
+    early (``length``, ``content_filter``; empty for a natural end) and the tokens it used.
+    """
 
     with_meta: bool
     with_error: bool
@@ -37,7 +44,7 @@ class OutputColumns:
     def names(self) -> list[str]:
         names = [RESPONSE]
         if self.with_meta:
-            names += [PROVIDER, MODEL]
+            names += [PROVIDER, MODEL, FINISH_REASON, INPUT_TOKENS, OUTPUT_TOKENS]
         if self.with_error:
             names.append(ERROR)
         return names
@@ -91,6 +98,9 @@ def write_merged(
         if with_meta:
             row[PROVIDER] = provider
             row[MODEL] = model
+            row[FINISH_REASON] = completion.finish_reason
+            row[INPUT_TOKENS] = completion.input_tokens
+            row[OUTPUT_TOKENS] = completion.output_tokens
         if some_row_failed:
             row[ERROR] = completion.error
         return row

@@ -1,25 +1,19 @@
-"""Loom's one retry loop for provider calls (the SDKs' own retries are switched off).
+"""How often and how long to retry a failed provider call (the SDKs' own retries are off).
 
-What is retried and how long to wait is decided here from the domain errors adapters raise:
-a rate limit waits as long as the provider asked, transient faults back off exponentially with
-full jitter, and everything else fails at once. Attempts are counted once, so ``max_retries``
-means what it says.
+``RetryPolicy`` decides from the domain errors adapters raise: a wait the provider asked for is
+honoured, transient faults back off exponentially with full jitter, and everything else is not
+retried. ``loom_core.calls.CallRunner`` is the loop that applies it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import attrs
 
 from .errors import RateLimitedError, TransientError
 
-__all__ = ["RetryPolicy", "call_with_retries"]
-
-T = TypeVar("T")
+__all__ = ["RetryPolicy"]
 
 
 @attrs.frozen
@@ -41,26 +35,3 @@ class RetryPolicy:
             # told the same time does not return in one burst.
             return asked + rng.uniform(0, min(1.0, backoff))
         return rng.uniform(0, backoff)
-
-
-async def call_with_retries(
-    call: Callable[[], Awaitable[T]],
-    policy: RetryPolicy,
-    *,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    rng: random.Random | None = None,
-    on_retry: Callable[[Exception, float], None] | None = None,
-) -> T:
-    rng = rng or random.Random()
-    attempt = 0
-    while True:
-        try:
-            return await call()
-        except (RateLimitedError, TransientError) as error:
-            attempt += 1
-            wait = policy.delay(attempt, error, rng)
-            if wait is None:
-                raise
-            if on_retry is not None:
-                on_retry(error, wait)
-            await sleep(wait)

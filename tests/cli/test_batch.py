@@ -49,8 +49,8 @@ def test_keep_id_and_force(loom, home):
     state = json.loads((home / "batches" / f"echo_{batch_id}.json").read_text())
     assert state["status"] == "completed"
     assert Path("d_results_echo_echo.csv").read_text().splitlines() == [
-        "id,q,llm_response,llm_provider,llm_model", "1,first,first,echo,echo",
-        "2,second,second,echo,echo"]
+        "id,q,llm_response,llm_provider,llm_model,llm_finish_reason,llm_input_tokens,"
+        "llm_output_tokens", "1,first,first,echo,echo,,1,1", "2,second,second,echo,echo,,1,1"]
     # A kept, merged batch is not fetched again by --all, but --id looks again; the output
     # exists now, so without --force it is refused and the state stays.
     assert loom("fetch").out.strip() == "No pending batches."

@@ -88,7 +88,8 @@ def test_a_pending_csv_batch_of_the_released_tool_fetches(loom, home):
     assert f"Fabric complete. id={batch_id} -> merged.csv" in result.out
     assert "1 of 3 rows have no answer" in result.err
     lines = Path("merged.csv").read_text().splitlines()
-    assert lines[0] == "text,n,llm_response,llm_provider,llm_model,llm_error"
-    assert lines[1] == "first,1,A1,echo,echo,"
-    assert lines[2].startswith("second,2,,echo,echo,") and "no answer" in lines[2]
-    assert lines[3] == "third,3,A3,echo,echo,"
+    assert lines[0] == ("text,n,llm_response,llm_provider,llm_model,llm_finish_reason,"
+                        "llm_input_tokens,llm_output_tokens,llm_error")
+    assert lines[1] == "first,1,A1,echo,echo,,1,1,"
+    assert lines[2].startswith("second,2,,echo,echo,,,,") and "no answer" in lines[2]
+    assert lines[3] == "third,3,A3,echo,echo,,1,1,"

@@ -90,7 +90,9 @@ def test_with_meta_adds_provider_and_model(loom):
     item = json.loads(Path("p_results_echo_echo.json").read_text())[0]
     assert (item["llm_provider"], item["llm_model"]) == ("echo", "echo")
     assert read_csv(Path("d_results_echo_echo.csv")) == [
-        ["q", "llm_response", "llm_provider", "llm_model"], ["hello", "hello", "echo", "echo"]]
+        ["q", "llm_response", "llm_provider", "llm_model", "llm_finish_reason",
+         "llm_input_tokens", "llm_output_tokens"],
+        ["hello", "hello", "echo", "echo", "", "1", "1"]]
 
 
 def test_an_existing_output_is_never_replaced_silently(loom, monkeypatch):

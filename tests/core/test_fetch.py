@@ -207,7 +207,9 @@ def test_with_meta_and_a_chosen_output_path_come_from_the_state() -> None:
     outcome = world.fetch(job)
 
     assert outcome.output_path == "out/merged.mem"
-    assert world.codec.columns["out/merged.mem"] == ["llm_response", "llm_provider", "llm_model"]
+    assert world.codec.columns["out/merged.mem"] == [
+        "llm_response", "llm_provider", "llm_model", "llm_finish_reason", "llm_input_tokens",
+        "llm_output_tokens"]
     assert world.codec.files["out/merged.mem"][0]["llm_model"] == "gpt-4o-mini"
 
 

@@ -36,17 +36,24 @@ def test_the_source_is_left_as_it_was() -> None:
 
 
 def test_meta_columns_follow_the_response() -> None:
-    codec, _ = merge({"a": Completion(text="A"), 2: Completion(text="B"), "c": Completion("C")},
-                     with_meta=True)
-    assert codec.columns["out.mem"] == ["llm_response", "llm_provider", "llm_model"]
+    answers = {"a": Completion(text="A"), "c": Completion("C"),
+               2: Completion(text="B", finish_reason="length", input_tokens=3, output_tokens=9)}
+    codec, _ = merge(answers, with_meta=True)
+    assert codec.columns["out.mem"] == ["llm_response", "llm_provider", "llm_model",
+                                        "llm_finish_reason", "llm_input_tokens",
+                                        "llm_output_tokens"]
     assert codec.files["out.mem"][1] == {"id": 2, "prompt": "pb", "llm_response": "B",
-                                         "llm_provider": "openai", "llm_model": "gpt-4o-mini"}
+                                         "llm_provider": "openai", "llm_model": "gpt-4o-mini",
+                                         "llm_finish_reason": "length", "llm_input_tokens": 3,
+                                         "llm_output_tokens": 9}
 
 
 def test_a_failed_row_adds_the_error_column_to_every_row() -> None:
     answers = {"a": Completion(text="A"), 2: Completion.failure("400: bad"), "c": Completion("C")}
     codec, stats = merge(answers, with_meta=True)
-    assert codec.columns["out.mem"] == ["llm_response", "llm_provider", "llm_model", "llm_error"]
+    assert codec.columns["out.mem"] == ["llm_response", "llm_provider", "llm_model",
+                                        "llm_finish_reason", "llm_input_tokens",
+                                        "llm_output_tokens", "llm_error"]
     out = codec.files["out.mem"]
     assert [(row["llm_response"], row["llm_error"]) for row in out] == [
         ("A", None), (None, "400: bad"), ("C", None)]

@@ -1,8 +1,7 @@
-"""The one retry loop: how long it waits, when it gives up, and what it never retries."""
+"""``RetryPolicy``: how long to wait before a retry, and when to give up."""
 
 from __future__ import annotations
 
-import asyncio
 import random
 
 import pytest
@@ -14,38 +13,9 @@ from loom_core.errors import (
     RateLimitedError,
     TransientError,
 )
-from loom_core.retry import RetryPolicy, call_with_retries
+from loom_core.retry import RetryPolicy
 
 SEEDS = range(200)
-
-
-class FakeSleep:
-    """Records every wait instead of waiting."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
-class Flaky:
-    """A call that raises the scripted errors in turn, then returns "ok"."""
-
-    def __init__(self, *errors: Exception) -> None:
-        self.errors = list(errors)
-        self.attempts = 0
-
-    async def __call__(self) -> str:
-        self.attempts += 1
-        if self.errors:
-            raise self.errors.pop(0)
-        return "ok"
-
-
-def run(call: Flaky, policy: RetryPolicy, sleep: FakeSleep, **kwargs: object) -> str:
-    return asyncio.run(call_with_retries(call, policy, sleep=sleep, rng=random.Random(1),
-                                         **kwargs))  # type: ignore[arg-type]
 
 
 # --- RetryPolicy.delay -------------------------------------------------------------------------
@@ -101,65 +71,3 @@ def test_gives_up_after_max_retries() -> None:
                                    QuotaExhaustedError("quota"), ValueError("bug")])
 def test_other_errors_are_never_retried(error: Exception) -> None:
     assert RetryPolicy().delay(1, error, random.Random(0)) is None
-
-
-# --- call_with_retries -------------------------------------------------------------------------
-
-
-def test_success_at_once_makes_one_attempt_and_never_sleeps() -> None:
-    call, sleep = Flaky(), FakeSleep()
-    assert run(call, RetryPolicy(), sleep) == "ok"
-    assert call.attempts == 1 and sleep.waits == []
-
-
-def test_retries_rate_limits_then_succeeds_waiting_as_asked() -> None:
-    call, sleep = Flaky(RateLimitedError("429", 7.0), RateLimitedError("429", 3.0)), FakeSleep()
-    assert run(call, RetryPolicy(max_retries=5), sleep) == "ok"
-    assert call.attempts == 3
-    assert len(sleep.waits) == 2
-    assert 7.0 <= sleep.waits[0] < 8.0 and 3.0 <= sleep.waits[1] < 4.0
-
-
-def test_retries_transient_errors_with_growing_backoff() -> None:
-    call, sleep = Flaky(*[TransientError("503")] * 4), FakeSleep()
-    assert run(call, RetryPolicy(max_retries=4, base_delay=1.0, max_delay=100.0), sleep) == "ok"
-    assert call.attempts == 5
-    assert len(sleep.waits) == 4
-    assert all(wait <= cap for wait, cap in zip(sleep.waits, [1.0, 2.0, 4.0, 8.0]))
-
-
-def test_max_retries_means_that_many_retries_then_the_error() -> None:
-    call, sleep = Flaky(*[TransientError("503")] * 10), FakeSleep()
-    with pytest.raises(TransientError):
-        run(call, RetryPolicy(max_retries=3), sleep)
-    assert call.attempts == 4 and len(sleep.waits) == 3
-
-
-def test_zero_retries_tries_once() -> None:
-    call, sleep = Flaky(RateLimitedError("429", 1.0)), FakeSleep()
-    with pytest.raises(RateLimitedError):
-        run(call, RetryPolicy(max_retries=0), sleep)
-    assert call.attempts == 1 and sleep.waits == []
-
-
-def test_permanent_error_is_raised_on_the_first_attempt() -> None:
-    call, sleep = Flaky(PermanentError("400 bad request")), FakeSleep()
-    with pytest.raises(PermanentError):
-        run(call, RetryPolicy(max_retries=5), sleep)
-    assert call.attempts == 1 and sleep.waits == []
-
-
-def test_a_permanent_error_after_retries_stops_at_once() -> None:
-    call, sleep = Flaky(TransientError("500"), PermanentError("400")), FakeSleep()
-    with pytest.raises(PermanentError):
-        run(call, RetryPolicy(max_retries=5), sleep)
-    assert call.attempts == 2 and len(sleep.waits) == 1
-
-
-def test_on_retry_hears_each_error_and_its_wait() -> None:
-    first, second = RateLimitedError("429", 2.0), TransientError("500")
-    heard: list[tuple[Exception, float]] = []
-    call, sleep = Flaky(first, second), FakeSleep()
-    run(call, RetryPolicy(), sleep, on_retry=lambda error, wait: heard.append((error, wait)))
-    assert [error for error, _ in heard] == [first, second]
-    assert [wait for _, wait in heard] == sleep.waits

@@ -110,9 +110,13 @@ def test_output_option_replaces_the_default_path() -> None:
 def test_with_meta_adds_provider_and_model() -> None:
     world = World(json_rows("p"))
     world.run(with_meta=True)
-    assert world.codec.columns[OUTPUT] == ["llm_response", "llm_provider", "llm_model"]
+    assert world.codec.columns[OUTPUT] == ["llm_response", "llm_provider", "llm_model",
+                                           "llm_finish_reason", "llm_input_tokens",
+                                           "llm_output_tokens"]
     assert world.output()[0] == {"id": "task-0", "prompt": "p", "llm_response": answer("p"),
-                                 "llm_provider": "openai", "llm_model": "gpt-4o-mini"}
+                                 "llm_provider": "openai", "llm_model": "gpt-4o-mini",
+                                 "llm_finish_reason": None, "llm_input_tokens": None,
+                                 "llm_output_tokens": None}
 
 
 def test_identical_prompts_are_asked_once_and_answer_every_row() -> None:
@@ -243,7 +247,8 @@ def test_a_permanent_error_lands_in_llm_error_and_is_not_cached() -> None:
     summary = world.run(with_meta=True)
 
     assert world.codec.columns[OUTPUT] == ["llm_response", "llm_provider", "llm_model",
-                                           "llm_error"]
+                                           "llm_finish_reason", "llm_input_tokens",
+                                           "llm_output_tokens", "llm_error"]
     good, bad = world.output()
     assert (good["llm_response"], good["llm_error"]) == (answer("good"), None)
     assert (bad["llm_response"], bad["llm_error"]) == (None, "400: prompt too long")

@@ -2,6 +2,7 @@
 
 Identical prompts are asked once. Every answer is cached the moment it arrives, so nothing paid
 for is lost if the run stops; errors are never cached, so a re-run asks again only for them.
+A stopped run writes no output (never half a file) and says how many answers it kept.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from collections.abc import Callable
 import attrs
 
 from ..cache_key import cache_key
+from ..calls import CallRunner, Outcome, StopToken
 from ..clock import utc_now
 from ..codecs import CodecRegistry
-from ..errors import LoomError, ProviderError
+from ..errors import Interrupted, LoomError, ProviderError
 from ..merge import write_merged
 from ..model import CacheEntry, Completion, GenerationSettings, Record
-from ..pool import run_pool
 from ..ports import OutputGuard, Progress, ResponseCache, SyncProvider
-from ..retry import RetryPolicy, call_with_retries
+from ..retry import RetryPolicy
 from .dataset import ensure_writable, load_dataset, output_path_for
 
 __all__ = ["SyncRequest", "SyncSummary", "run_sync"]
@@ -46,8 +47,15 @@ class SyncSummary:
     output_path: str
     rows: int
     cache_hits: int
+    #: Distinct prompts sent to the provider (retries not counted).
     calls: int
     errors: int
+    #: Answers that ended early: cut by the token limit or stopped by a content filter.
+    cut_short: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    retries: int = 0
+    cache_write_failures: int = 0
 
 
 def run_sync(
@@ -58,6 +66,7 @@ def run_sync(
     cache: ResponseCache,
     guard: OutputGuard,
     progress: Progress,
+    stop: StopToken | None = None,
     now: Callable[[], str] = utc_now,
 ) -> SyncSummary:
     dataset = load_dataset(codecs, request.source, request.prompt_column)
@@ -66,21 +75,32 @@ def run_sync(
     )
     ensure_writable(guard, destination)
 
-    answerer = _Answerer(request, provider, cache, progress, now)
+    answerer = _Answerer(request, provider, cache, progress, now, stop or StopToken())
     progress.start(len(dataset.records))
     try:
         answers = asyncio.run(answerer.answer_all(dataset.records))
     finally:
         progress.finish()
+    if answerer.stop.stopping:
+        raise Interrupted(
+            f"Interrupted: {answerer.fresh:,} new answers are cached "
+            f"({len(dataset.records) - len(answers):,} rows still to do); no output was "
+            f"written. Run the same command again to finish: cached rows are not paid twice."
+        )
 
     stats = write_merged(
         dataset.codec, dataset.source, destination, dataset.prompt_column, answers,
         keys=[r.key for r in dataset.records], provider=request.provider, model=request.model,
         with_meta=request.with_meta,
     )
+    completions = [c for c in answers.values() if c.ok]
     return SyncSummary(
         output_path=destination, rows=stats.rows, cache_hits=answerer.cache_hits,
-        calls=answerer.calls, errors=stats.errors,
+        calls=answerer.asked, errors=stats.errors,
+        cut_short=sum(1 for c in completions if c.finish_reason),
+        input_tokens=answerer.input_tokens, output_tokens=answerer.output_tokens,
+        retries=answerer.runner.counts.retries,
+        cache_write_failures=answerer.cache_write_failures,
     )
 
 
@@ -88,14 +108,20 @@ class _Answerer:
     """Finds each record's answer: cache first, then one provider call per distinct prompt."""
 
     def __init__(self, request: SyncRequest, provider: SyncProvider, cache: ResponseCache,
-                 progress: Progress, now: Callable[[], str]) -> None:
+                 progress: Progress, now: Callable[[], str], stop: StopToken) -> None:
         self.request = request
         self.provider = provider
         self.cache = cache
         self.progress = progress
         self.now = now
+        self.stop = stop
+        self.runner: CallRunner[tuple[str, list[Record]], Completion] = CallRunner(
+            request.workers, request.retry, stop=stop)
         self.cache_hits = 0
-        self.calls = 0
+        self.asked = 0
+        self.fresh = 0
+        self.input_tokens = 0
+        self.output_tokens = 0
         self.cache_write_failures = 0
 
     async def answer_all(self, records: list[Record]) -> dict[object, Completion]:
@@ -112,14 +138,21 @@ class _Answerer:
             if entry is None:
                 to_ask.append((key, group))
                 continue
+            completion = entry.to_completion()
             for record in group:
-                answers[record.key] = entry.to_completion()
+                answers[record.key] = completion
                 self.cache_hits += 1
-                self.progress.advance(answers[record.key], cached=True)
+                self.progress.advance(completion, cached=True)
 
-        async def ask(item: tuple[str, list[Record]]) -> None:
+        async def ask(item: tuple[str, list[Record]]) -> Completion:
+            self.asked += 1
+            return await self.provider.generate(self.request.model, item[1][0].prompt,
+                                                self.request.settings)
+
+        def done(item: tuple[str, list[Record]], outcome: Outcome[Completion]) -> None:
             key, group = item
-            completion = await self._ask(group[0].prompt)
+            completion = outcome.result if outcome.error is None else (
+                Completion.failure(_describe(outcome.error)))
             if completion.ok:
                 self._remember(key, completion)
             for record in group:
@@ -127,29 +160,19 @@ class _Answerer:
                 self.progress.advance(completion, error=not completion.ok)
 
         try:
-            await run_pool(to_ask, ask, self.request.workers)
+            await self.runner.run(to_ask, ask, done)
         finally:
             await self.provider.aclose()
         return answers
 
-    async def _ask(self, prompt: str) -> Completion:
-        self.calls += 1
-        request = self.request
-        try:
-            return await call_with_retries(
-                lambda: self.provider.generate(request.model, prompt, request.settings),
-                request.retry,
-            )
-        except ProviderError as error:
-            return Completion.failure(str(error))
-        except Exception as error:  # an adapter bug must cost one row, not the whole run
-            return Completion.failure(f"{type(error).__name__}: {error}")
-
     def _remember(self, key: str, completion: Completion) -> None:
-        params = self.request.settings.set_fields() or None
+        self.fresh += 1
+        self.input_tokens += completion.input_tokens or 0
+        self.output_tokens += completion.output_tokens or 0
         entry = CacheEntry(
             provider=self.request.provider, model=self.request.model,
-            response=completion.text or "", created_at=self.now(), params=params,
+            response=completion.text or "", created_at=self.now(),
+            params=self.request.settings.set_fields() or None,
             finish_reason=completion.finish_reason, input_tokens=completion.input_tokens,
             output_tokens=completion.output_tokens,
         )
@@ -159,3 +182,9 @@ class _Answerer:
             # A full disk must not cost the answers of the whole run: this row still gets its
             # answer in the output, it just will not be served from the cache next time.
             self.cache_write_failures += 1
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, ProviderError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"

@@ -6,12 +6,12 @@ import asyncio
 
 import attrs
 
+from ..calls import CallRunner, Outcome, StopToken
 from ..codecs import CodecRegistry
-from ..errors import ProviderError
+from ..errors import Interrupted, ProviderError
 from ..model import GenerationSettings
-from ..pool import run_pool
 from ..ports import Progress, TokenCounter
-from ..retry import RetryPolicy, call_with_retries
+from ..retry import RetryPolicy
 from .dataset import load_dataset
 
 __all__ = ["TokenRequest", "TokenSummary", "count_tokens"]
@@ -33,24 +33,29 @@ class TokenSummary:
     total: int
     prompts: int
     errors: int
-    #: The first few error messages, to tell the user why some prompts were not counted.
+    #: The first few distinct error messages, to tell the user why some prompts were not counted.
     error_samples: tuple[str, ...] = ()
 
 
 def count_tokens(
-    request: TokenRequest, *, codecs: CodecRegistry, counter: TokenCounter, progress: Progress
+    request: TokenRequest, *, codecs: CodecRegistry, counter: TokenCounter, progress: Progress,
+    stop: StopToken | None = None,
 ) -> TokenSummary:
     dataset = load_dataset(codecs, request.source, request.prompt_column)
+    stop = stop or StopToken()
     progress.start(len(dataset.records))
     try:
-        return asyncio.run(_count_all(request, [r.prompt for r in dataset.records], counter,
-                                      progress))
+        summary = asyncio.run(_count_all(request, [r.prompt for r in dataset.records], counter,
+                                         progress, stop))
     finally:
         progress.finish()
+    if stop.stopping:
+        raise Interrupted("Interrupted: token counting stopped before every prompt was counted.")
+    return summary
 
 
 async def _count_all(request: TokenRequest, prompts: list[str], counter: TokenCounter,
-                     progress: Progress) -> TokenSummary:
+                     progress: Progress, stop: StopToken) -> TokenSummary:
     # A prompt that occurs several times costs its tokens each time but is counted once.
     occurrences: dict[str, int] = {}
     for prompt in prompts:
@@ -58,26 +63,27 @@ async def _count_all(request: TokenRequest, prompts: list[str], counter: TokenCo
     total = 0
     errors: list[str] = []
 
-    async def count(prompt: str) -> None:
+    async def count(prompt: str) -> int:
+        return await counter.count(request.model, prompt, request.settings)
+
+    def done(prompt: str, outcome: Outcome[int]) -> None:
         nonlocal total
         times = occurrences[prompt]
-        try:
-            tokens = await call_with_retries(
-                lambda: counter.count(request.model, prompt, request.settings), request.retry
-            )
-        except Exception as error:  # a provider's error, or an adapter bug: one prompt's loss
+        if outcome.error is not None:
+            error = outcome.error
             message = str(error) if isinstance(error, ProviderError) else (
                 f"{type(error).__name__}: {error}")
             errors.extend([message] * times)
             for _ in range(times):
                 progress.advance(error=True)
             return
-        total += tokens * times
+        total += (outcome.result or 0) * times
         for _ in range(times):
-            progress.advance(tokens=tokens)
+            progress.advance(tokens=outcome.result)
 
+    runner: CallRunner[str, int] = CallRunner(request.workers, request.retry, stop=stop)
     try:
-        await run_pool(list(occurrences), count, request.workers)
+        await runner.run(list(occurrences), count, done)
     finally:
         await counter.aclose()
     return TokenSummary(total=total, prompts=len(prompts), errors=len(errors),

@@ -7,6 +7,9 @@ that fails on chosen prompts.
 
 from __future__ import annotations
 
+import asyncio
+import os
+
 from loom_core.errors import PermanentError
 from loom_core.hookspecs import hookimpl
 from loom_core.model import Completion
@@ -14,12 +17,19 @@ from loom_core.providers import ProviderSpec
 
 
 class KeyedSync:
-    """Answers ``<prompt> (keyed)``; model ``show-key`` answers with the key it was given."""
+    """Answers ``<prompt> (keyed)``; model ``show-key`` answers with the key it was given;
+    model ``slow`` takes 0.2 s per answer. Each call is logged to ``$KEYED_CALL_LOG`` if set."""
 
     def __init__(self, api_key):
         self.api_key = api_key
 
     async def generate(self, model, prompt, settings):
+        log = os.environ.get("KEYED_CALL_LOG")
+        if log:
+            with open(log, "a", encoding="utf-8") as out:
+                out.write(prompt + "\n")
+        if model == "slow":
+            await asyncio.sleep(0.2)
         if "FAIL" in prompt:
             raise PermanentError(f"refused prompt: {prompt}")
         if model == "show-key":

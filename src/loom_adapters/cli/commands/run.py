@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
+from loom_core.calls import StopToken
 from loom_core.model import GenerationSettings
 from loom_core.retry import RetryPolicy
 from loom_core.services.run_sync import SyncRequest, run_sync
 from loom_core.services.submit import SubmitRequest, submit_batch
 
 from ..guard import ConfirmingGuard
+from ..interrupts import stop_on_signals
 from ..progress import RunProgress, progress_for
 from ._common import adapter_for, open_container
 
@@ -32,19 +35,24 @@ def handle(args: argparse.Namespace) -> int:
         return 0
 
     provider = adapter_for(container, args.provider, "sync", args.api_key, args.workers)
-    summary = run_sync(
-        SyncRequest(source=args.file, provider=args.provider, model=args.model,
-                    prompt_column=args.col, output=args.output, settings=settings,
-                    with_meta=args.with_meta, workers=args.workers,
-                    use_cache=not args.no_cache,
-                    retry=RetryPolicy(max_retries=args.max_retries)),
-        codecs=container.codec_registry(), provider=provider,
-        cache=container.response_cache(), guard=ConfirmingGuard(args.force),
-        progress=progress_for(RunProgress, args.quiet),
-    )
+    with stop_on_signals(StopToken()) as stop:
+        summary = run_sync(
+            SyncRequest(source=args.file, provider=args.provider, model=args.model,
+                        prompt_column=args.col, output=args.output, settings=settings,
+                        with_meta=args.with_meta, workers=args.workers,
+                        use_cache=not args.no_cache,
+                        retry=RetryPolicy(max_retries=args.max_retries)),
+            codecs=container.codec_registry(), provider=provider,
+            cache=container.response_cache(), guard=ConfirmingGuard(args.force),
+            progress=progress_for(RunProgress, args.quiet), stop=stop,
+        )
     print(
         f"Done. {summary.rows:,} rows -> {summary.output_path} "
         f"(cache hits={summary.cache_hits:,}, provider calls={summary.calls:,}, "
-        f"errors={summary.errors:,})"
+        f"errors={summary.errors:,}, cut short={summary.cut_short:,}, "
+        f"tokens={summary.input_tokens:,} in / {summary.output_tokens:,} out)"
     )
+    if summary.cache_write_failures:
+        print(f"Warning: {summary.cache_write_failures:,} answers could not be cached.",
+              file=sys.stderr)
     return EXIT_ROW_ERRORS if summary.errors else 0

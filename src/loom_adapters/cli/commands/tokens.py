@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from loom_core.calls import StopToken
 from loom_core.services.tokens import TokenRequest, count_tokens
 
+from ..interrupts import stop_on_signals
 from ..progress import TokenProgress, progress_for
 from ._common import adapter_for, open_container
 
@@ -14,12 +16,13 @@ from ._common import adapter_for, open_container
 def handle(args: argparse.Namespace) -> int:
     container = open_container()
     counter = adapter_for(container, args.provider, "tokens", args.api_key, args.workers)
-    summary = count_tokens(
-        TokenRequest(source=args.file, provider=args.provider, model=args.model,
-                     prompt_column=args.col, workers=args.workers),
-        codecs=container.codec_registry(), counter=counter,
-        progress=progress_for(TokenProgress, args.quiet),
-    )
+    with stop_on_signals(StopToken()) as stop:
+        summary = count_tokens(
+            TokenRequest(source=args.file, provider=args.provider, model=args.model,
+                         prompt_column=args.col, workers=args.workers),
+            codecs=container.codec_registry(), counter=counter,
+            progress=progress_for(TokenProgress, args.quiet), stop=stop,
+        )
     for sample in summary.error_samples:
         print(f"Error: {sample}", file=sys.stderr)
     print(

@@ -1,0 +1,41 @@
+"""Building the openai SDK clients the adapters use, the same way every time.
+
+Retries are off (Loom's own retry loop in ``loom_core.retry`` decides, so attempts and waits do
+not multiply), the key and base URL come from ``ProviderConfig`` (the SDK would also read
+``OPENAI_API_KEY`` / ``OPENAI_BASE_URL`` itself), and the async client's connection pool holds
+as many connections as the run keeps calls in flight.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2
+import openai
+
+from loom_core.providers import ProviderConfig
+
+__all__ = ["async_client", "sync_client"]
+
+
+def _common(config: ProviderConfig) -> dict[str, Any]:
+    options: dict[str, Any] = {"api_key": config.api_key, "max_retries": 0}
+    if config.base_url is not None:
+        options["base_url"] = config.base_url
+    return options
+
+
+def async_client(config: ProviderConfig) -> openai.AsyncOpenAI:
+    """The client for sync runs and token counts; close it with ``await client.close()``."""
+    size = max(1, config.concurrency)
+    # DefaultAsyncHttpxClient keeps the SDK's timeouts and redirects; only the pool changes,
+    # so that every worker of the pool has a connection of its own.
+    http_client = openai.DefaultAsyncHttpxClient(
+        limits=httpx2.Limits(max_connections=size, max_keepalive_connections=size),
+    )
+    return openai.AsyncOpenAI(http_client=http_client, **_common(config))
+
+
+def sync_client(config: ProviderConfig) -> openai.OpenAI:
+    """The client for batch work: a handful of calls, one at a time."""
+    return openai.OpenAI(**_common(config))

@@ -1,0 +1,68 @@
+"""openai SDK exceptions -> Loom's ``ProviderError`` tree.
+
+Every SDK call in this package runs inside ``translated(api_key)``, so no SDK exception crosses
+a port: status errors map by HTTP status (with OpenAI's ``insufficient_quota`` as a quota that
+waiting will not bring back, and the wait read from the rate-limit headers), timeouts and
+dropped connections are transient. Messages are one line, say what OpenAI said, and never
+contain the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx2
+import openai
+
+from loom_core.errors import PermanentError, ProviderError, TransientError
+
+from ..http_errors import error_for_status, retry_after_from_headers
+from .response import one_line
+
+__all__ = ["domain_error", "scrub", "translated"]
+
+_QUOTA_CODES = ("insufficient_quota",)
+
+
+def scrub(text: str, api_key: str | None) -> str:
+    """``text`` as one line without the key (OpenAI echoes a wrong key back in its message)."""
+    text = one_line(text)
+    if api_key and len(api_key) >= 4:
+        text = text.replace(api_key, "***")
+    return text
+
+
+def domain_error(error: Exception, api_key: str | None = None) -> ProviderError:
+    """The domain error for an exception raised by the openai SDK (or its HTTP layer)."""
+    if isinstance(error, openai.APIStatusError):
+        body = error.body if isinstance(error.body, dict) else {}
+        said = body.get("message") or error.message
+        code = body.get("code") or body.get("type")
+        label = f"OpenAI {error.status_code}" + (f" {code}" if code else "")
+        quota = body.get("code") in _QUOTA_CODES or body.get("type") in _QUOTA_CODES
+        return error_for_status(
+            error.status_code, scrub(f"{label}: {said}", api_key),
+            retry_after=retry_after_from_headers(error.response.headers), quota=quota,
+        )
+    if isinstance(error, openai.APITimeoutError):
+        return TransientError("OpenAI: the request timed out")
+    if isinstance(error, openai.APIConnectionError):
+        cause = error.__cause__ or error.__context__
+        detail = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
+        return TransientError(scrub(f"OpenAI: could not reach the API{detail}", api_key))
+    if isinstance(error, httpx2.TimeoutException):
+        return TransientError("OpenAI: the request timed out")
+    if isinstance(error, httpx2.TransportError):
+        # Raised directly (not wrapped by the SDK) while a streamed download is being read.
+        return TransientError(scrub(f"OpenAI: the connection failed ({error})", api_key))
+    return PermanentError(scrub(f"OpenAI: {type(error).__name__}: {error}", api_key))
+
+
+@contextmanager
+def translated(api_key: str | None) -> Iterator[None]:
+    """Run the block, turning any SDK exception into its domain error."""
+    try:
+        yield
+    except (openai.OpenAIError, httpx2.HTTPError) as error:
+        raise domain_error(error, api_key) from error

@@ -1,0 +1,192 @@
+"""``BatchProvider`` for Gemini: the Batch API (``loom run``, then ``loom fetch``).
+
+A batch goes out inline (``batches.create(src=[...])``, each entry carrying its custom id in
+``metadata.key``) unless its serialized requests pass ``inline_limit_bytes`` (the API takes
+about 20 MB inline) or it has ``extra`` parameters, which inline entries cannot carry: then the
+requests are written as JSONL lines ``{"key", "request"}`` to a temporary file, uploaded, and
+the batch is created from ``files/<id>``. Results come back the same way, inline or as a JSONL
+file, in any order; they are matched on the key, never on position.
+
+Batch names carry a ``batches/`` prefix, and the SDK refuses a name without it before sending.
+An older Loom stored bare ids; ``canonical_id`` gives the prefixed form, which ``loom fetch``
+uses to repair the state file, and every method accepts either.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import IO, Any, TypeVar
+
+from loom_core.errors import PermanentError
+from loom_core.model import BatchRequest, BatchStatus, Completion, GenerationSettings
+from loom_core.providers import ProviderConfig
+
+from .client import DEFAULT_TIMEOUT, make_sync_client
+from .errors import one_line, translate
+from .request import check_supported, inline_request, rest_request
+from .response import as_json, completion_from_json, error_message
+
+__all__ = ["INLINE_LIMIT_BYTES", "GoogleBatch"]
+
+#: Serialized inline requests above this size go as an uploaded file. The API's limit on the
+#: whole create request is about 20 MB; the margin covers the envelope around the requests.
+INLINE_LIMIT_BYTES = 19_000_000
+_DISPLAY_NAME_LIMIT = 128
+_NAME = re.compile(r"batches/[^/\s]+")
+
+#: Gemini's job states (``BATCH_STATE_*`` on the wire, ``JOB_STATE_*`` in the SDK) -> Loom's.
+_STATUSES = {
+    "PENDING": BatchStatus.VALIDATING,
+    "QUEUED": BatchStatus.VALIDATING,
+    "RUNNING": BatchStatus.IN_PROGRESS,
+    "UPDATING": BatchStatus.IN_PROGRESS,
+    "PAUSED": BatchStatus.IN_PROGRESS,
+    "CANCELLING": BatchStatus.IN_PROGRESS,
+    "SUCCEEDED": BatchStatus.COMPLETED,
+    "PARTIALLY_SUCCEEDED": BatchStatus.COMPLETED,
+    "FAILED": BatchStatus.FAILED,
+    "CANCELLED": BatchStatus.CANCELLED,
+    "EXPIRED": BatchStatus.EXPIRED,
+}
+
+T = TypeVar("T")
+
+
+class GoogleBatch:
+    """Submits, watches, reads and cancels Gemini batches with the blocking SDK client."""
+
+    def __init__(self, config: ProviderConfig, *, inline_limit_bytes: int = INLINE_LIMIT_BYTES,
+                 timeout: float | None = DEFAULT_TIMEOUT) -> None:
+        self._secret = config.api_key
+        self._inline_limit = inline_limit_bytes
+        # Kept on the instance: a genai.Client that is garbage collected closes its transport.
+        self._client, self._http = make_sync_client(config, timeout)
+
+    def close(self) -> None:
+        self._http.close()
+        self._client.close()
+
+    # -- names -------------------------------------------------------------------------------
+    def canonical_id(self, batch_id: str) -> str:
+        """``batches/<id>``, the only form the SDK accepts, from it or from a bare ``<id>``."""
+        name = batch_id.strip()
+        if _NAME.fullmatch(name):
+            return name
+        if name and "/" not in name and not any(c.isspace() for c in name):
+            return f"batches/{name}"
+        raise PermanentError(f"{batch_id!r} is not a Gemini batch name (batches/<id>)")
+
+    # -- the port ----------------------------------------------------------------------------
+    def submit(self, model: str, requests: Sequence[BatchRequest], settings: GenerationSettings,
+               metadata: Mapping[str, str]) -> str:
+        check_supported(settings)
+        display_name = _display_name(metadata)
+        entries = None if settings.extra else self._inline_entries(requests, settings)
+        if entries is not None:
+            source: Any = entries
+        else:
+            source = self._upload(requests, settings, display_name)
+        job = self._call(lambda: self._client.batches.create(
+            model=model, src=source, config={"display_name": display_name}))
+        if not job.name:
+            raise PermanentError("Gemini API created a batch without a name")
+        return job.name  # exactly as given, prefix and all
+
+    def status(self, batch_id: str) -> BatchStatus:
+        name = self.canonical_id(batch_id)
+        job = self._call(lambda: self._client.batches.get(name=name))
+        state = str(getattr(job.state, "value", job.state))
+        status = _STATUSES.get(state.removeprefix("JOB_STATE_").removeprefix("BATCH_STATE_"))
+        if status is None:
+            raise PermanentError(f"Gemini batch {name} is in state {state}, which Loom does "
+                                 "not recognise")
+        return status
+
+    def results(self, batch_id: str) -> Iterator[tuple[str, Completion]]:
+        name = self.canonical_id(batch_id)
+        job = self._call(lambda: self._client.batches.get(name=name))
+        dest = job.dest
+        if dest is None:
+            return
+        if dest.inlined_responses is not None:
+            for item in dest.inlined_responses:
+                key = (item.metadata or {}).get("key")
+                if key is not None:
+                    yield key, self._completion(item.response, item.error)
+        elif dest.file_name:
+            yield from self._file_results(dest.file_name)
+
+    def cancel(self, batch_id: str) -> None:
+        name = self.canonical_id(batch_id)
+        self._call(lambda: self._client.batches.cancel(name=name))
+
+    # -- inside ------------------------------------------------------------------------------
+    def _call(self, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except Exception as error:
+            raise translate(error, self._secret) from error
+
+    def _inline_entries(self, requests: Sequence[BatchRequest],
+                        settings: GenerationSettings) -> list[dict[str, Any]] | None:
+        """The inline entries, or None once they grow past the inline limit."""
+        entries, size = [], 0
+        for request in requests:
+            entry = inline_request(request.custom_id, request.prompt, settings)
+            size += len(json.dumps(entry, ensure_ascii=False).encode("utf-8"))
+            if size > self._inline_limit:
+                return None
+            entries.append(entry)
+        return entries
+
+    def _upload(self, requests: Sequence[BatchRequest], settings: GenerationSettings,
+                display_name: str) -> str:
+        """Write the requests as JSONL to a temporary file, upload it, return ``files/<id>``."""
+        with tempfile.TemporaryFile() as lines:
+            for request in requests:
+                line = {"key": request.custom_id, "request": rest_request(request.prompt, settings)}
+                lines.write(json.dumps(line, ensure_ascii=False).encode("utf-8") + b"\n")
+            lines.seek(0)
+            uploaded = self._call(lambda: self._client.files.upload(
+                file=lines, config={"mime_type": "jsonl", "display_name": display_name}))
+        if not uploaded.name:
+            raise PermanentError("Gemini API stored the batch input without a name")
+        return uploaded.name
+
+    def _file_results(self, file_name: str) -> Iterator[tuple[str, Completion]]:
+        """Stream a results file: downloaded to a temporary file, then read line by line."""
+        with tempfile.TemporaryFile() as lines:
+            self._call(lambda: self._client.files.download(file=file_name, destination=lines))
+            lines.seek(0)
+            yield from self._lines(lines)
+
+    def _lines(self, lines: IO[bytes]) -> Iterator[tuple[str, Completion]]:
+        for raw in lines:
+            try:
+                item = json.loads(raw)
+            except ValueError:
+                continue  # a blank or torn line names no request; its row stays unanswered
+            if isinstance(item, dict) and isinstance(item.get("key"), str):
+                yield item["key"], self._completion(item.get("response"), item.get("error"))
+
+    def _completion(self, response: Any, error: Any) -> Completion:
+        if error is not None:
+            return Completion.failure(error_message(error, self._secret))
+        if response is None:
+            return Completion.failure("Gemini API reported this request without an answer")
+        try:
+            return completion_from_json(as_json(response))
+        except PermanentError as problem:
+            return Completion.failure(str(problem))
+
+
+def _display_name(metadata: Mapping[str, str]) -> str:
+    """``loom <metadata values>``, cut from the left to the API's length limit (a path's tail
+    says more than its head)."""
+    name = one_line(" ".join(["loom", *(value for value in metadata.values() if value)]))
+    if len(name) <= _DISPLAY_NAME_LIMIT:
+        return name
+    return "loom …" + name[-(_DISPLAY_NAME_LIMIT - len("loom …")):]

@@ -1,0 +1,43 @@
+"""``TokenCounter`` for Gemini: ``models.countTokens`` for one prompt (``loom tokens``).
+
+The Gemini API's countTokens takes no system instruction (the SDK refuses one before sending),
+so a system prompt is counted as a user turn ahead of the prompt: the same text, so the same
+tokens, give or take the few that frame a turn.
+"""
+
+from __future__ import annotations
+
+from loom_core.errors import PermanentError
+from loom_core.model import GenerationSettings
+from loom_core.providers import ProviderConfig
+
+from .client import DEFAULT_TIMEOUT, make_async_client
+from .errors import translate
+from .request import check_supported, user_turn
+
+__all__ = ["GoogleTokens"]
+
+
+class GoogleTokens:
+    """Counts a prompt's input tokens remotely."""
+
+    def __init__(self, config: ProviderConfig, *, timeout: float | None = DEFAULT_TIMEOUT) -> None:
+        self._secret = config.api_key
+        self._client, self._http = make_async_client(config, timeout)
+
+    async def count(self, model: str, prompt: str, settings: GenerationSettings) -> int:
+        check_supported(settings)
+        contents = [user_turn(prompt)]
+        if settings.system:
+            contents.insert(0, user_turn(settings.system))
+        try:
+            response = await self._client.aio.models.count_tokens(model=model, contents=contents)
+        except Exception as error:
+            raise translate(error, self._secret) from error
+        if response.total_tokens is None:
+            raise PermanentError("Gemini API answered countTokens without totalTokens")
+        return response.total_tokens
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        self._client.close()

@@ -147,11 +147,11 @@ def test_faults_map_to_domain_errors(emulator, rule, kind):
 
 
 def test_timeout_is_transient(emulator):
-    emulator.add_fault(provider="openai", endpoint="chat", latency_ms=1500, times=1)
+    emulator.add_fault(provider="openai", endpoint="chat", latency_ms=600, times=1)
 
     async def run():
         client = openai.AsyncOpenAI(api_key="k", base_url=os.environ["OPENAI_BASE_URL"],
-                                    max_retries=0, timeout=0.2)
+                                    max_retries=0, timeout=0.1)
         provider = OpenAISync(client, "k")
         try:
             return await provider.generate(MODEL, "slow", GenerationSettings())

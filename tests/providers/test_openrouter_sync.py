@@ -166,10 +166,10 @@ def test_http_faults(emulator, rule, kind):
 
 
 def test_timeout_is_transient(emulator):
-    emulator.add_fault(provider="openrouter", latency_ms=1500, times=1)
+    emulator.add_fault(provider="openrouter", latency_ms=600, times=1)
 
     async def run():
-        provider = OpenRouterSync("k", os.environ["OPENROUTER_BASE_URL"], 1, timeout=(1.0, 0.2))
+        provider = OpenRouterSync("k", os.environ["OPENROUTER_BASE_URL"], 1, timeout=(1.0, 0.1))
         try:
             return await provider.generate(MODEL, "slow", GenerationSettings())
         finally:

@@ -63,7 +63,6 @@ def write_merged(
     codec: FileCodec,
     source: str,
     destination: str,
-    prompt_column: str | None,
     answers: Mapping[RowKey, Completion],
     *,
     keys: Iterable[RowKey],
@@ -105,7 +104,7 @@ def write_merged(
             row[ERROR] = completion.error
         return row
 
-    codec.write(source, destination, prompt_column, names, values)
+    codec.write(source, destination, names, values)
     return stats
 
 

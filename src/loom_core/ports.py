@@ -20,7 +20,9 @@ from .model import (
     Completion,
     GenerationSettings,
     Record,
+    RowKey,
 )
+from .template import PromptTemplate
 
 __all__ = [
     "BatchProvider",
@@ -111,25 +113,32 @@ class FileCodec(Protocol):
     #: The extension outputs get, with its dot: ``.json``.
     output_suffix: str
 
-    def read(self, path: str, prompt_column: str | None) -> Iterator[Record]:
+    def read(self, path: str, prompt_column: str | None,
+             template: PromptTemplate | None = None) -> Iterator[Record]:
         """Yield the dataset's rows in file order; raise ``InputError`` for bad input.
 
-        Row keys must be unique within a file: answers are merged by key.
+        The prompt is the ``prompt_column`` cell (the format's default column when None), or
+        ``template`` rendered with the row's columns. Row keys must be unique within a file:
+        answers are merged by key.
         """
+        ...
+
+    def keys(self, path: str) -> Iterator[RowKey]:
+        """Yield each row's key in file order, without needing a prompt column."""
         ...
 
     def write(
         self,
         source: str,
         destination: str,
-        prompt_column: str | None,
         columns: Sequence[str],
         values: RowValues,
     ) -> None:
         """Write ``source`` again to ``destination`` with ``columns`` added to every row.
 
-        Every original column, value and row survives unchanged and in order; the write is
-        atomic, so an interrupted write leaves no partial ``destination``.
+        ``values`` gets each row as a ``Record`` (its prompt may be empty: merging needs only
+        the key). Every original column, value and row survives unchanged and in order; the
+        write is atomic, so an interrupted write leaves no partial ``destination``.
         """
         ...
 

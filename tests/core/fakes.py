@@ -26,6 +26,7 @@ from loom_core.model import (
     GenerationSettings,
     Record,
 )
+from loom_core.template import PromptTemplate
 from loom_core.ports import (
     BatchProvider,
     FileCodec,
@@ -55,10 +56,11 @@ def times(count: int, outcome: Outcome) -> list[Outcome]:
 class MemoryCodec(FileCodec):
     """A ``FileCodec`` over a dict of "files": path -> list of row dicts.
 
-    With no prompt column a row is JSON-like (key = its ``id``, prompt = its ``prompt``); with
-    one it is CSV-like (key = the row index as a string, prompt = that column), as the real
-    codecs do. ``write`` stores the merged rows under the destination path and checks the
-    port's contract: every row gets exactly the announced columns.
+    A row with an ``id`` is JSON-like (key = its id); one without is CSV-like (key = the row
+    index as a string), as the real codecs do. The prompt is the ``prompt_column`` value
+    (``prompt`` when None) or the rendered template. ``write`` stores the merged rows under
+    the destination path and checks the port's contract: every row gets exactly the
+    announced columns.
     """
 
     file_type = "mem"
@@ -76,26 +78,34 @@ class MemoryCodec(FileCodec):
         return CodecRegistry([CodecSpec(name=self.file_type, suffixes=(".mem",),
                                         factory=lambda: self)])
 
-    def read(self, path: str, prompt_column: str | None) -> Iterator[Record]:
+    def _rows(self, path: str) -> list[dict[str, Any]]:
         try:
-            rows = self.files[path]
+            return self.files[path]
         except KeyError:
             raise InputError(f"{path}: no such file") from None
-        for index, row in enumerate(rows):
-            if prompt_column is None:
-                yield Record(index=index, key=row["id"], prompt=row["prompt"])
-            else:
-                yield Record(index=index, key=str(index), prompt=row[prompt_column])
 
-    def write(self, source: str, destination: str, prompt_column: str | None,
-              columns: Sequence[str], values: RowValues) -> None:
+    def keys(self, path: str) -> Iterator[Any]:
+        for index, row in enumerate(self._rows(path)):
+            yield row["id"] if "id" in row else str(index)
+
+    def read(self, path: str, prompt_column: str | None,
+             template: PromptTemplate | None = None) -> Iterator[Record]:
+        for (index, row), key in zip(enumerate(self._rows(path)), self.keys(path)):
+            if template is not None:
+                prompt = template.render(row, f"row {index}")
+            else:
+                prompt = row[prompt_column or "prompt"]
+            yield Record(index=index, key=key, prompt=prompt)
+
+    def write(self, source: str, destination: str, columns: Sequence[str],
+              values: RowValues) -> None:
         if self.fail_write is not None:
             raise self.fail_write
         merged = []
-        for record, row in zip(self.read(source, prompt_column), self.files[source]):
-            row_values = dict(values(record))
+        for (index, row), key in zip(enumerate(self._rows(source)), self.keys(source)):
+            row_values = dict(values(Record(index=index, key=key, prompt="")))
             assert set(row_values) == set(columns), (
-                f"row {record.index} has values for {sorted(row_values)}, "
+                f"row {index} has values for {sorted(row_values)}, "
                 f"but the columns are {list(columns)}"
             )
             merged.append({**row, **{column: row_values[column] for column in columns}})

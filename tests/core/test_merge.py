@@ -13,7 +13,7 @@ ROWS = [{"id": "a", "prompt": "pa"}, {"id": 2, "prompt": "pb"}, {"id": "c", "pro
 def merge(answers: dict[object, Completion], *, with_meta: bool = False) -> tuple[MemoryCodec, object]:
     codec = MemoryCodec({"in.mem": [dict(row) for row in ROWS]})
     keys = [row["id"] for row in ROWS]
-    stats = write_merged(codec, "in.mem", "out.mem", None, answers, keys=keys,
+    stats = write_merged(codec, "in.mem", "out.mem", answers, keys=keys,
                          provider="openai", model="gpt-4o-mini", with_meta=with_meta)
     return codec, stats
 

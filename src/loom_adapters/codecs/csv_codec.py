@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from loom_core.errors import InputError
 from loom_core.model import Record
+from loom_core.template import PromptTemplate
 from loom_core.ports import RowValues
 
 from ..atomic import atomic_write
@@ -40,9 +41,13 @@ def _allow_large_fields() -> None:
 class _Table:
     """An open CSV file: header checked on entry, then its data rows one by one."""
 
-    def __init__(self, path: str, prompt_column: str | None) -> None:
+    def __init__(self, path: str, prompt_column: str | None = None,
+                 template: PromptTemplate | None = None, *, need_prompt: bool = True) -> None:
         self.path = path
         self.prompt_column = prompt_column
+        self.template = template
+        # Writing a merged output or listing keys needs no prompt, so no prompt column either.
+        self.need_prompt = need_prompt
         self.header: list[str] = []
         self.prompt_index = 0
         self._stream: TextIO | None = None
@@ -97,6 +102,17 @@ class _Table:
                 f"{self.path} has duplicate column names: {', '.join(duplicates)} "
                 f"(columns: {listed})"
             )
+        self.header = header
+        if not self.need_prompt:
+            return
+        if self.template is not None:
+            missing = [field for field in self.template.fields if field not in header]
+            if missing:
+                raise InputError(
+                    f"{self.path} has no column '{missing[0]}' for the prompt template "
+                    f"(columns: {listed})"
+                )
+            return
         if self.prompt_column is None:
             raise InputError(
                 f"CSV input needs --col to name the prompt column (columns: {listed})"
@@ -105,8 +121,15 @@ class _Table:
             raise InputError(
                 f"{self.path} has no column '{self.prompt_column}' (columns: {listed})"
             )
-        self.header = header
         self.prompt_index = header.index(self.prompt_column)
+
+    def _prompt(self, cells: list[str], line: int) -> str:
+        if not self.need_prompt:
+            return ""
+        if self.template is not None:
+            return self.template.render(dict(zip(self.header, cells)),
+                                        f"{self.path}, line {line}")
+        return cells[self.prompt_index]
 
     def rows(self) -> Iterator[tuple[Record, list[str]]]:
         """Each data row as (record, cells), in file order."""
@@ -121,7 +144,7 @@ class _Table:
                     f"{self.path}, line {line}: row has {len(cells)} "
                     f"value{'s' if len(cells) != 1 else ''} but the header has {width}"
                 )
-            yield Record(index=index, key=str(index), prompt=cells[self.prompt_index]), cells
+            yield Record(index=index, key=str(index), prompt=self._prompt(cells, line)), cells
             index += 1
         if index == 0:
             raise InputError(f"{self.path} is an empty dataset: it has a header but no rows")
@@ -134,20 +157,25 @@ class CsvCodec:
     suffix = ".csv"
     output_suffix = ".csv"
 
-    def read(self, path: str, prompt_column: str | None) -> Iterator[Record]:
-        with _Table(path, prompt_column) as table:
+    def read(self, path: str, prompt_column: str | None,
+             template: PromptTemplate | None = None) -> Iterator[Record]:
+        with _Table(path, prompt_column, template) as table:
             for record, _cells in table.rows():
                 yield record
+
+    def keys(self, path: str) -> Iterator[str]:
+        with _Table(path, need_prompt=False) as table:
+            for record, _cells in table.rows():
+                yield record.key
 
     def write(
         self,
         source: str,
         destination: str,
-        prompt_column: str | None,
         columns: Sequence[str],
         values: RowValues,
     ) -> None:
-        with _Table(source, prompt_column) as table:
+        with _Table(source, need_prompt=False) as table:
             header = list(table.header)
             # An existing column of the same name is overwritten where it stands (a re-run
             # over a previous output must not grow a second llm_response).

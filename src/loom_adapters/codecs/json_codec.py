@@ -15,6 +15,7 @@ from typing import Any
 
 from loom_core.errors import InputError
 from loom_core.model import Record
+from loom_core.template import PromptTemplate
 from loom_core.ports import RowValues
 
 from ..atomic import atomic_write
@@ -33,19 +34,23 @@ class JsonCodec:
     suffix = ".json"
     output_suffix = ".json"
 
-    def read(self, path: str, prompt_column: str | None) -> Iterator[Record]:
-        for record, _item in _load(path, prompt_column):
+    def read(self, path: str, prompt_column: str | None,
+             template: PromptTemplate | None = None) -> Iterator[Record]:
+        for record, _item in _load(path, prompt_column, template):
             yield record
+
+    def keys(self, path: str) -> Iterator[Any]:
+        for record, _item in _load(path, need_prompt=False):
+            yield record.key
 
     def write(
         self,
         source: str,
         destination: str,
-        prompt_column: str | None,
         columns: Sequence[str],
         values: RowValues,
     ) -> None:
-        rows = _load(source, prompt_column)
+        rows = _load(source, need_prompt=False)
         merged: list[dict[str, Any]] = []
         for record, item in rows:
             row_values = values(record)
@@ -62,8 +67,12 @@ class JsonCodec:
             stream.write(text)
 
 
-def _load(path: str, prompt_column: str | None) -> list[tuple[Record, dict[str, Any]]]:
-    """Parse and validate ``path``; every problem is an ``InputError`` naming the file."""
+def _load(path: str, prompt_column: str | None = None, template: PromptTemplate | None = None,
+          *, need_prompt: bool = True) -> list[tuple[Record, dict[str, Any]]]:
+    """Parse and validate ``path``; every problem is an ``InputError`` naming the file.
+
+    Without ``need_prompt`` (merging, listing keys) items are checked for their ids only.
+    """
     prompt_field = prompt_column or DEFAULT_PROMPT_FIELD
     with input_errors(path):
         with open_binary(path) as stream:
@@ -94,17 +103,13 @@ def _load(path: str, prompt_column: str | None) -> list[tuple[Record, dict[str, 
             raise InputError(f"{where} is {_json_type(item)}, not an object with id and prompt")
         if ID_FIELD not in item:
             raise InputError(f"{where} has no '{ID_FIELD}' field")
-        if prompt_field not in item:
-            raise InputError(f"{where} has no '{prompt_field}' field")
         key = item[ID_FIELD]
         # bool is a subclass of int in Python, but `true` is not an id anyone means.
         if isinstance(key, bool) or not isinstance(key, (str, int)):
             raise InputError(
                 f"{where} has an id of type {_json_type(key)}; ids must be strings or integers"
             )
-        prompt = item[prompt_field]
-        if not isinstance(prompt, str):
-            raise InputError(f"{where}: '{prompt_field}' must be a string, not {_json_type(prompt)}")
+        prompt = _prompt(item, where, prompt_field, template) if need_prompt else ""
         # Keyed by type too: 1 and "1" are different JSON ids and stay different keys.
         identity = (type(key), key)
         if identity in seen:
@@ -115,6 +120,18 @@ def _load(path: str, prompt_column: str | None) -> list[tuple[Record, dict[str, 
         seen[identity] = index
         rows.append((Record(index=index, key=key, prompt=prompt), item))
     return rows
+
+
+def _prompt(item: dict[str, Any], where: str, prompt_field: str,
+            template: PromptTemplate | None) -> str:
+    if template is not None:
+        return template.render(item, where)
+    if prompt_field not in item:
+        raise InputError(f"{where} has no '{prompt_field}' field")
+    prompt = item[prompt_field]
+    if not isinstance(prompt, str):
+        raise InputError(f"{where}: '{prompt_field}' must be a string, not {_json_type(prompt)}")
+    return prompt
 
 
 def _json_type(value: Any) -> str:

@@ -7,6 +7,7 @@ from ..errors import InputError, OutputExistsError
 from ..model import Record
 from ..naming import default_output_path
 from ..ports import FileCodec, OutputGuard
+from ..template import PromptTemplate
 
 __all__ = ["Dataset", "load_dataset", "ensure_writable", "output_path_for"]
 
@@ -14,20 +15,21 @@ __all__ = ["Dataset", "load_dataset", "ensure_writable", "output_path_for"]
 class Dataset:
     """A dataset's records with the codec that read them."""
 
-    def __init__(self, source: str, codec: FileCodec, prompt_column: str | None,
-                 records: list[Record]) -> None:
+    def __init__(self, source: str, codec: FileCodec, records: list[Record]) -> None:
         self.source = source
         self.codec = codec
-        self.prompt_column = prompt_column
         self.records = records
 
 
-def load_dataset(codecs: CodecRegistry, source: str, prompt_column: str | None) -> Dataset:
+def load_dataset(codecs: CodecRegistry, source: str, prompt_column: str | None,
+                 template: str | None = None) -> Dataset:
+    """Read every record, with prompts from ``prompt_column`` or built by ``template``."""
     codec = codecs.for_path(source)
-    records = list(codec.read(source, prompt_column))
+    parsed = PromptTemplate(template) if template is not None else None
+    records = list(codec.read(source, prompt_column, parsed))
     if not records:
         raise InputError(f"{source}: the dataset is empty; there is nothing to send.")
-    return Dataset(source, codec, prompt_column, records)
+    return Dataset(source, codec, records)
 
 
 def output_path_for(source: str, output: str | None, codec: FileCodec, provider: str,

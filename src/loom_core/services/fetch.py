@@ -106,8 +106,8 @@ def _merge(job: BatchJob, provider: BatchProvider, codecs: CodecRegistry, store:
         if custom_id in job.id_map:
             answers[job.id_map[custom_id]] = completion
     stats = write_merged(
-        codec, job.original_file_path, destination, job.prompt_column, answers,
-        keys=(r.key for r in codec.read(job.original_file_path, job.prompt_column)),
+        codec, job.original_file_path, destination, answers,
+        keys=codec.keys(job.original_file_path),
         provider=job.provider, model=job.model,
         with_meta=job.with_meta,
     )

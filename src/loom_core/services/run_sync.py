@@ -34,6 +34,8 @@ class SyncRequest:
     provider: str
     model: str
     prompt_column: str | None = None
+    #: Builds each prompt from the row's fields instead of reading ``prompt_column``.
+    template: str | None = None
     output: str | None = None
     settings: GenerationSettings = attrs.field(factory=GenerationSettings)
     with_meta: bool = False
@@ -69,7 +71,7 @@ def run_sync(
     stop: StopToken | None = None,
     now: Callable[[], str] = utc_now,
 ) -> SyncSummary:
-    dataset = load_dataset(codecs, request.source, request.prompt_column)
+    dataset = load_dataset(codecs, request.source, request.prompt_column, request.template)
     destination = output_path_for(
         request.source, request.output, dataset.codec, request.provider, request.model
     )
@@ -89,7 +91,7 @@ def run_sync(
         )
 
     stats = write_merged(
-        dataset.codec, dataset.source, destination, dataset.prompt_column, answers,
+        dataset.codec, dataset.source, destination, answers,
         keys=[r.key for r in dataset.records], provider=request.provider, model=request.model,
         with_meta=request.with_meta,
     )

@@ -28,6 +28,8 @@ class SubmitRequest:
     provider: str
     model: str
     prompt_column: str | None = None
+    #: Builds each prompt from the row's fields instead of reading ``prompt_column``.
+    template: str | None = None
     output: str | None = None
     settings: GenerationSettings = attrs.field(factory=GenerationSettings)
     with_meta: bool = False
@@ -41,7 +43,7 @@ def submit_batch(
     store: StateStore,
     now: Callable[[], str] = utc_now,
 ) -> BatchJob:
-    dataset = load_dataset(codecs, request.source, request.prompt_column)
+    dataset = load_dataset(codecs, request.source, request.prompt_column, request.template)
     requests = [BatchRequest(custom_id_for(r.index), r.prompt) for r in dataset.records]
     id_map = {req.custom_id: record.key for req, record in zip(requests, dataset.records)}
     created_at = now()

@@ -23,6 +23,8 @@ class TokenRequest:
     provider: str
     model: str
     prompt_column: str | None = None
+    #: Builds each prompt from the row's fields instead of reading ``prompt_column``.
+    template: str | None = None
     settings: GenerationSettings = attrs.field(factory=GenerationSettings)
     workers: int = 8
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
@@ -41,7 +43,7 @@ def count_tokens(
     request: TokenRequest, *, codecs: CodecRegistry, counter: TokenCounter, progress: Progress,
     stop: StopToken | None = None,
 ) -> TokenSummary:
-    dataset = load_dataset(codecs, request.source, request.prompt_column)
+    dataset = load_dataset(codecs, request.source, request.prompt_column, request.template)
     stop = stop or StopToken()
     progress.start(len(dataset.records))
     try:

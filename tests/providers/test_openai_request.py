@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import attrs
 import pytest
 
 from loom_adapters.providers.openai.request import (
@@ -159,3 +160,16 @@ def test_shared_modules_do_not_import_the_sdks():
             "assert 'openai' not in sys.modules, 'openrouter imported the openai SDK'\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_json_schema_becomes_structured_output():
+    if "schema" not in attrs.fields_dict(GenerationSettings):
+        pytest.skip("GenerationSettings has no schema field yet")
+    schema = {"title": "Colour list!", "type": "object",
+              "properties": {"colours": {"type": "array", "items": {"type": "string"}}}}
+    body = chat_body("m", "three colours", GenerationSettings(schema=schema, json_mode=True))
+    assert body["response_format"] == {"type": "json_schema", "json_schema": {
+        "name": "Colour_list", "schema": schema}}
+    assert body["messages"] == [{"role": "user", "content": "three colours"}]
+    assert chat_body("m", "x", GenerationSettings(schema={"type": "object"}))[
+        "response_format"]["json_schema"]["name"] == "answer"

@@ -77,7 +77,9 @@ def chat_messages(prompt: str, settings: GenerationSettings) -> list[dict[str, s
     messages: list[dict[str, str]] = []
     if settings.system:
         messages.append({"role": "system", "content": settings.system})
-    if settings.json_mode and not _mentions_json(settings.system, prompt):
+    # Only json_object mode needs the word; a JSON schema (the ``schema`` setting) does not.
+    if (settings.json_mode and getattr(settings, "schema", None) is None
+            and not _mentions_json(settings.system, prompt)):
         messages.append({"role": "system", "content": JSON_INSTRUCTION})
     messages.append({"role": "user", "content": prompt})
     return messages
@@ -110,11 +112,24 @@ def chat_body(model: str, prompt: str, settings: GenerationSettings,
         body["presence_penalty"] = settings.presence_penalty
     if settings.frequency_penalty is not None:
         body["frequency_penalty"] = settings.frequency_penalty
-    if settings.json_mode:
+    schema = getattr(settings, "schema", None)
+    if schema is not None:
+        # Structured output. Not "strict": strict mode refuses every schema outside OpenAI's
+        # subset (all properties required, no additional ones), which a user's schema may be.
+        body["response_format"] = {"type": "json_schema", "json_schema": {
+            "name": _schema_name(schema), "schema": dict(schema)}}
+    elif settings.json_mode:
         body["response_format"] = {"type": "json_object"}
     # Last, so that a user's extra field wins over Loom's own choice of the same name.
     body.update(settings.extra)
     return body
+
+
+def _schema_name(schema: Any) -> str:
+    # The API wants a name of letters, digits, _ and -, at most 64 long.
+    title = schema.get("title") if isinstance(schema, dict) else None
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", str(title or "answer")).strip("_")[:64]
+    return name or "answer"
 
 
 def _mentions_json(system: str | None, prompt: str) -> bool:

@@ -11,6 +11,8 @@ each failure what happens next:
   backoff and full jitter, up to ``max_retries``;
 - a quota that will not come back or a rejected key ends the run early: the calls in flight
   finish, and every item not yet sent gets the same error instead of another doomed attempt;
+- a usage error (a setting the provider cannot honour, refused before sending) ends the run
+  with that error, as every row would get it;
 - anything else is that item's error.
 
 A ``StopToken`` lets the command line stop a run: the first request stops sending new calls
@@ -29,6 +31,7 @@ import attrs
 
 from .errors import (
     AuthenticationError,
+    UsageError,
     ProviderError,
     QuotaExhaustedError,
     RateLimitedError,
@@ -192,6 +195,10 @@ class CallRunner(Generic[T, R]):
             except _FATAL as error:
                 self._fatal = self._fatal or error
                 return Outcome(error=error)
+            except UsageError:
+                # The request itself cannot be made (a setting the provider cannot honour):
+                # adapters refuse before sending, and every other row would be refused alike.
+                raise
             except ProviderError as error:
                 return Outcome(error=error)
             except Exception as error:  # an adapter bug must cost one item, not the run

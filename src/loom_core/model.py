@@ -127,6 +127,8 @@ class GenerationSettings:
     frequency_penalty: float | None = attrs.field(default=None, converter=_optional_float)
     system: str | None = None
     json_mode: bool = False
+    #: A JSON Schema the answer must follow, through the provider's structured-output feature.
+    schema: Mapping[str, Any] | None = attrs.field(default=None, hash=False)
     # Left out of the hash (a dict cannot be hashed); equality still compares it.
     extra: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
 
@@ -144,6 +146,8 @@ class GenerationSettings:
             fields["stop"] = list(self.stop)
         if self.json_mode:
             fields["json_mode"] = True
+        if self.schema is not None:
+            fields["schema"] = self.schema
         if self.extra:
             fields["extra"] = dict(self.extra)
         return fields

@@ -209,3 +209,11 @@ def test_the_second_stop_abandons_calls_in_flight() -> None:
 
     _, outcomes, _ = run(range(10), call, workers=3, stop=stop)
     assert outcomes == {}
+
+
+def test_a_usage_error_ends_the_run_with_that_error() -> None:
+    from loom_core.errors import UnsupportedError
+
+    call = Script({i: [UnsupportedError("acme does not support --seed")] for i in range(20)})
+    with pytest.raises(UnsupportedError, match="--seed"):
+        run(range(20), call, workers=2)

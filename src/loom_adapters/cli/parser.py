@@ -83,6 +83,53 @@ def _dataset_flags(parser: argparse.ArgumentParser) -> None:
                         help="override the API key from the environment or .env")
 
 
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _prompt_flags(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--template", metavar="TEXT",
+                        help='build each prompt from the row, e.g. "Classify: {text}" '
+                             "(fields of JSON items, columns of CSV rows)")
+    source.add_argument("--template-file", metavar="PATH",
+                        help="read the prompt template from a file")
+
+
+def _settings_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "generation settings", "the same flags for every provider; a setting the provider "
+        "cannot honour is refused before anything is sent")
+    group.add_argument("--temperature", "-t", type=_float, metavar="T")
+    group.add_argument("--max-tokens", type=_positive_int, metavar="N",
+                       help="cap on output tokens (Anthropic needs one: 4096 when unset)")
+    group.add_argument("--top-p", type=_float, metavar="P")
+    group.add_argument("--top-k", type=_positive_int, metavar="K")
+    group.add_argument("--stop", action="append", default=[], metavar="TEXT",
+                       help="stop sequence (repeatable)")
+    group.add_argument("--seed", type=_whole, metavar="N")
+    group.add_argument("--presence-penalty", type=_float, metavar="X")
+    group.add_argument("--frequency-penalty", type=_float, metavar="X")
+    group.add_argument("--system", metavar="TEXT", help="system prompt")
+    group.add_argument("--json", dest="json_mode", action="store_true",
+                       help="ask for a JSON answer (the provider's JSON mode)")
+    group.add_argument("--schema", metavar="FILE",
+                       help="a JSON Schema the answer must follow (structured output)")
+    group.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                       help="pass a provider parameter through unchanged (repeatable; VALUE "
+                            "is read as JSON when it parses, else as text)")
+
+
 def _add_run(subparsers) -> None:
     run = _command(subparsers, "run",
                    "Submit a dataset as a batch job (default) or run it now with --sync.",
@@ -107,6 +154,8 @@ def _add_run(subparsers) -> None:
     run.add_argument("--max-retries", type=_non_negative_int, default=5, metavar="N",
                      help="retries of a rate-limited or failed call in --sync mode (default: 5)")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    _prompt_flags(run)
+    _settings_flags(run)
 
 
 def _add_fetch(subparsers) -> None:
@@ -140,6 +189,8 @@ def _add_tokens(subparsers) -> None:
     tokens.add_argument("--workers", "-w", type=_positive_int, default=8, metavar="N",
                         help="concurrent workers (default: 8)")
     tokens.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    tokens.add_argument("--system", metavar="TEXT", help="system prompt to count as well")
+    _prompt_flags(tokens)
 
 
 def _add_cache(subparsers) -> None:

@@ -6,7 +6,6 @@ import argparse
 import sys
 
 from loom_core.calls import StopToken
-from loom_core.model import GenerationSettings
 from loom_core.retry import RetryPolicy
 from loom_core.services.run_sync import SyncRequest, run_sync
 from loom_core.services.submit import SubmitRequest, submit_batch
@@ -14,6 +13,7 @@ from loom_core.services.submit import SubmitRequest, submit_batch
 from ..guard import ConfirmingGuard
 from ..interrupts import stop_on_signals
 from ..progress import RunProgress, progress_for
+from ..settings import settings_from_args, template_from_args
 from ._common import adapter_for, open_container
 
 EXIT_ROW_ERRORS = 1
@@ -21,13 +21,14 @@ EXIT_ROW_ERRORS = 1
 
 def handle(args: argparse.Namespace) -> int:
     container = open_container()
-    settings = GenerationSettings()
+    settings = settings_from_args(args)
+    template = template_from_args(args)
     if not args.sync:
         provider = adapter_for(container, args.provider, "batch", args.api_key)
         job = submit_batch(
             SubmitRequest(source=args.file, provider=args.provider, model=args.model,
-                          prompt_column=args.col, output=args.output, settings=settings,
-                          with_meta=args.with_meta),
+                          prompt_column=args.col, template=template, output=args.output,
+                          settings=settings, with_meta=args.with_meta),
             codecs=container.codec_registry(), provider=provider,
             store=container.state_store(),
         )
@@ -38,7 +39,8 @@ def handle(args: argparse.Namespace) -> int:
     with stop_on_signals(StopToken()) as stop:
         summary = run_sync(
             SyncRequest(source=args.file, provider=args.provider, model=args.model,
-                        prompt_column=args.col, output=args.output, settings=settings,
+                        prompt_column=args.col, template=template, output=args.output,
+                        settings=settings,
                         with_meta=args.with_meta, workers=args.workers,
                         use_cache=not args.no_cache,
                         retry=RetryPolicy(max_retries=args.max_retries)),

@@ -10,6 +10,7 @@ from loom_core.services.tokens import TokenRequest, count_tokens
 
 from ..interrupts import stop_on_signals
 from ..progress import TokenProgress, progress_for
+from ..settings import settings_from_args, template_from_args
 from ._common import adapter_for, open_container
 
 
@@ -19,7 +20,8 @@ def handle(args: argparse.Namespace) -> int:
     with stop_on_signals(StopToken()) as stop:
         summary = count_tokens(
             TokenRequest(source=args.file, provider=args.provider, model=args.model,
-                         prompt_column=args.col, workers=args.workers),
+                         prompt_column=args.col, template=template_from_args(args),
+                         settings=settings_from_args(args), workers=args.workers),
             codecs=container.codec_registry(), counter=counter,
             progress=progress_for(TokenProgress, args.quiet), stop=stop,
         )

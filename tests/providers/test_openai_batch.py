@@ -224,3 +224,8 @@ def test_unreachable_host():
         port = probe.getsockname()[1]
     with pytest.raises(TransientError, match="could not reach"):
         adapter(base_url=f"http://127.0.0.1:{port}/v1").status("batch_x")
+
+
+def test_no_metadata_sends_none(emulator):
+    adapter().submit(MODEL, requests_for(["x"]), GenerationSettings(), {})
+    assert "metadata" not in emulator.requests("openai", "batches_create")[-1]["json"]

@@ -116,9 +116,12 @@ class OpenAIBatch:
                 # The name must end in .jsonl: the API refuses a batch file without it.
                 uploaded = self._client.files.create(file=("loom-batch.jsonl", lines),
                                                      purpose="batch")
+                options: dict[str, Any] = {}
+                if metadata:
+                    options["metadata"] = _metadata(metadata)
                 batch = self._client.batches.create(
                     input_file_id=uploaded.id, endpoint=ENDPOINT, completion_window="24h",
-                    metadata=_metadata(metadata),
+                    **options,
                 )
         return batch.id
 

@@ -67,7 +67,7 @@ def test_inline_submit_keeps_the_name_and_sends_every_request_with_its_key(emula
     assert batch["displayName"] == "loom /data/prompts.json 2026-11-26T10:00:00+00:00"
     entries = batch["inputConfig"]["requests"]["requests"]
     assert [e["metadata"] for e in entries] == [{"key": "row-0"}, {"key": "row-1"}]
-    for entry, prompt in zip(entries, ["first", "second"]):
+    for entry, prompt in zip(entries, ["first", "second"], strict=True):
         request = entry["request"]
         assert request["contents"] == [{"role": "user", "parts": [{"text": prompt}]}]
         assert request["systemInstruction"]["parts"] == [{"text": "be brief"}]

@@ -38,8 +38,8 @@ def gloom(loom, emulator, monkeypatch):
 
 def write_prompts(prompts: list[str], ids: list | None = None, path: str = "p.json") -> None:
     ids = ids or [f"task-{i}" for i in range(len(prompts))]
-    Path(path).write_text(json.dumps([{"id": i, "prompt": p} for i, p in zip(ids, prompts)]),
-                          encoding="utf-8")
+    items = [{"id": i, "prompt": p} for i, p in zip(ids, prompts, strict=True)]
+    Path(path).write_text(json.dumps(items), encoding="utf-8")
 
 
 def rows(path: str = OUTPUT) -> list[dict]:
@@ -77,7 +77,8 @@ def test_sync_json_rows_with_awkward_ids_each_get_their_own_answer(gloom, emulat
     assert result.code == 0, result.err
     assert "Done." in result.out
     assert [(r["id"], r["llm_response"]) for r in rows()] == [
-        (row_id, reply_text(MODEL, prompt)) for row_id, prompt in zip(AWKWARD_IDS, prompts)]
+        (row_id, reply_text(MODEL, prompt))
+        for row_id, prompt in zip(AWKWARD_IDS, prompts, strict=True)]
     assert emulator.calls("gemini", "generate") == len(prompts)
 
 
@@ -150,7 +151,8 @@ def test_batch_run_fetch_merge_and_state(gloom, emulator, home):
     assert done.code == 0, done.err
     assert done.out.strip() == f"Fabric complete. id={batch_id} -> {OUTPUT}"
     assert [(r["id"], r["llm_response"]) for r in rows()] == [
-        (row_id, reply_text(MODEL, prompt)) for row_id, prompt in zip(AWKWARD_IDS, prompts)]
+        (row_id, reply_text(MODEL, prompt))
+        for row_id, prompt in zip(AWKWARD_IDS, prompts, strict=True)]
     assert not state_path(home, batch_id).exists()
 
 

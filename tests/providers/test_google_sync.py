@@ -14,6 +14,7 @@ import pytest
 
 from loom_adapters.providers.google.sync import GoogleSync
 from loom_adapters.providers.google.tokens import GoogleTokens
+from loom_core.calls import CallRunner
 from loom_core.errors import (
     AuthenticationError,
     PermanentError,
@@ -24,7 +25,6 @@ from loom_core.errors import (
 )
 from loom_core.model import GenerationSettings
 from loom_core.providers import ProviderConfig
-from loom_core.calls import CallRunner
 from loom_core.retry import RetryPolicy
 from tests.emulator.replies import count_words, reply_text
 

@@ -48,8 +48,9 @@ def _client(config: ProviderConfig, options: types.HttpOptions) -> genai.Client:
             "No API key for google: pass --api-key or set GOOGLE_API_KEY.") from error
 
 
-def make_async_client(config: ProviderConfig,
-                      timeout: float | None = DEFAULT_TIMEOUT) -> tuple[genai.Client, httpx2.AsyncClient]:
+def make_async_client(
+    config: ProviderConfig, timeout: float | None = DEFAULT_TIMEOUT
+) -> tuple[genai.Client, httpx2.AsyncClient]:
     """A client for ``client.aio`` calls, and the pool it runs on (closed by the caller)."""
     size = max(1, config.concurrency)
     http = httpx2.AsyncClient(
@@ -61,8 +62,9 @@ def make_async_client(config: ProviderConfig,
     return _client(config, _options(config, timeout, httpx_async_client=http)), http
 
 
-def make_sync_client(config: ProviderConfig,
-                     timeout: float | None = DEFAULT_TIMEOUT) -> tuple[genai.Client, httpx2.Client]:
+def make_sync_client(
+    config: ProviderConfig, timeout: float | None = DEFAULT_TIMEOUT
+) -> tuple[genai.Client, httpx2.Client]:
     """A client for blocking calls (the batch API), and its transport (closed by the caller)."""
     http = httpx2.Client(follow_redirects=True)
     try:

@@ -69,6 +69,14 @@ class GoogleBatch:
         self._http.close()
         self._client.close()
 
+    def __del__(self) -> None:
+        # The port has no close: ``loom fetch`` and ``loom run`` drop the adapter when done, so
+        # release the connections then rather than leave them to the sockets' finalizers.
+        try:
+            self.close()
+        except Exception:
+            pass
+
     # -- names -------------------------------------------------------------------------------
     def canonical_id(self, batch_id: str) -> str:
         """``batches/<id>``, the only form the SDK accepts, from it or from a bare ``<id>``."""

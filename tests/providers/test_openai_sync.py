@@ -152,7 +152,7 @@ def test_timeout_is_transient(emulator):
     async def run():
         client = openai.AsyncOpenAI(api_key="k", base_url=os.environ["OPENAI_BASE_URL"],
                                     max_retries=0, timeout=0.1)
-        provider = OpenAISync(client, "k")
+        provider = OpenAISync([client], "k")
         try:
             return await provider.generate(MODEL, "slow", GenerationSettings())
         finally:

@@ -3,10 +3,10 @@
 ``CallRunner.run`` keeps ``workers`` calls in flight until every item is done, and decides for
 each failure what happens next:
 
-- a rate limit (429) waits as long as the provider asked (the whole pool waits, see
-  ``Throttle``) and retries; it uses up one of ``max_retries`` only when no call at all
-  succeeded during that attempt, so a busy provider that still serves others never fails a
-  row, while one that refuses everything does;
+- a rate limit (429) waits as long as the provider asked and retries, while the whole pool
+  slows down (see ``Throttle``); it uses up one of ``max_retries`` only when no call at all
+  succeeded since the previous refusal, so a busy provider that still serves others never
+  fails a row, while one that refuses everything does;
 - a transient fault (5xx, overloaded, timeout, dropped connection) retries with exponential
   backoff and full jitter, up to ``max_retries``;
 - a quota that will not come back or a rejected key ends the run early: the calls in flight
@@ -97,6 +97,11 @@ class RunCounts:
     rate_limits: int = 0
     not_started: int = 0
 
+    @property
+    def prompts_sent(self) -> int:
+        """Items that were sent at least once (every attempt after the first is a retry)."""
+        return self.calls - self.retries
+
 
 class CallRunner(Generic[T, R]):
     """Runs ``call(item)`` for every item with bounded concurrency and Loom's retry rules."""
@@ -167,8 +172,8 @@ class CallRunner(Generic[T, R]):
     async def _attempts(self, item: T, call: Callable[[T], Awaitable[R]],
                         throttle: Throttle) -> Outcome[R]:
         attempt = 0
+        successes_seen = throttle.successes
         while True:
-            successes_before = throttle.successes
             try:
                 async with throttle.slot():
                     started = self._clock()
@@ -180,12 +185,15 @@ class CallRunner(Generic[T, R]):
             except RateLimitedError as error:
                 wait = error.retry_after if error.retry_after is not None else (
                     DEFAULT_RATE_LIMIT_WAIT)
-                throttle.rate_limited(wait + self._rng.uniform(0, 0.1 * wait + 0.05),
-                                      self._round_trip)
-                if throttle.successes == successes_before:
-                    attempt += 1  # nobody got through during this attempt: that counts
+                # A little jitter, so calls told the same time do not return in one burst.
+                wait += self._rng.uniform(0, 0.1 * wait + 0.05)
+                throttle.rate_limited(wait, self._round_trip)
+                if throttle.successes == successes_seen:
+                    attempt += 1  # nobody got through since our last try: that counts
+                successes_seen = throttle.successes
                 if attempt > self.policy.max_retries or self.stop.stopping:
                     return Outcome(error=error)
+                await self._sleep(wait)
             except TransientError as error:
                 attempt += 1
                 delay = self.policy.delay(attempt, error, self._rng)

@@ -153,7 +153,8 @@ def _add_run(subparsers) -> None:
                      help="add llm_provider and llm_model columns (CSV) or fields (JSON)")
     run.add_argument("--max-retries", type=_non_negative_int, default=5, metavar="N",
                      help="retries of a rate-limited or failed call in --sync mode (default: 5)")
-    run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    run.add_argument("--quiet", "-q", action="store_true",
+                     help="no progress bar and no summary line (errors are still shown)")
     _prompt_flags(run)
     _settings_flags(run)
 
@@ -188,7 +189,8 @@ def _add_tokens(subparsers) -> None:
     _dataset_flags(tokens)
     tokens.add_argument("--workers", "-w", type=_positive_int, default=8, metavar="N",
                         help="concurrent workers (default: 8)")
-    tokens.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    tokens.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress bar (the total is still printed)")
     tokens.add_argument("--system", metavar="TEXT", help="system prompt to count as well")
     _prompt_flags(tokens)
 

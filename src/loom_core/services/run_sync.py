@@ -99,7 +99,7 @@ def run_sync(
     completions = [c for c in answers.values() if c.ok]
     return SyncSummary(
         output_path=destination, rows=stats.rows, cache_hits=answerer.cache_hits,
-        calls=answerer.asked, errors=stats.errors,
+        calls=answerer.runner.counts.prompts_sent, errors=stats.errors,
         cut_short=sum(1 for c in completions if c.finish_reason),
         input_tokens=answerer.input_tokens, output_tokens=answerer.output_tokens,
         retries=answerer.runner.counts.retries,
@@ -121,7 +121,6 @@ class _Answerer:
         self.runner: CallRunner[tuple[str, list[Record]], Completion] = CallRunner(
             request.workers, request.retry, stop=stop)
         self.cache_hits = 0
-        self.asked = 0
         self.fresh = 0
         self.input_tokens = 0
         self.output_tokens = 0
@@ -153,7 +152,6 @@ class _Answerer:
                 self.progress.advance(completion, cached=True)
 
         async def ask(item: tuple[str, list[Record]]) -> Completion:
-            self.asked += 1
             return await self.provider.generate(self.request.model, item[1][0].prompt,
                                                 self.request.settings)
 

@@ -48,12 +48,14 @@ def handle(args: argparse.Namespace) -> int:
             cache=container.response_cache(), guard=ConfirmingGuard(args.force),
             progress=progress_for(RunProgress, args.quiet), stop=stop,
         )
-    print(
-        f"Done. {summary.rows:,} rows -> {summary.output_path} "
-        f"(cache hits={summary.cache_hits:,}, provider calls={summary.calls:,}, "
-        f"errors={summary.errors:,}, cut short={summary.cut_short:,}, "
-        f"tokens={summary.input_tokens:,} in / {summary.output_tokens:,} out)"
-    )
+    if not args.quiet:
+        print(
+            f"Done. {summary.rows:,} rows -> {summary.output_path} "
+            f"(cache hits={summary.cache_hits:,}, provider calls={summary.calls:,}, "
+            f"retries={summary.retries:,}, errors={summary.errors:,}, "
+            f"cut short={summary.cut_short:,}, "
+            f"tokens={summary.input_tokens:,} in / {summary.output_tokens:,} out)"
+        )
     if summary.cache_write_failures:
         print(f"Warning: {summary.cache_write_failures:,} answers could not be cached.",
               file=sys.stderr)

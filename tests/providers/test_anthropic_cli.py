@@ -62,7 +62,7 @@ def closed_port_url() -> str:
 
 def test_sync_json_merges_nasty_ids_then_serves_the_cache(env, loom):
     write_json("p.json", nasty_items())
-    first = loom("run", "--sync", "-f", "p.json", "-p", "anthropic", "-m", MODEL, "-q")
+    first = loom("run", "--sync", "-f", "p.json", "-p", "anthropic", "-m", MODEL)
     assert first.code == 0, first.err
     assert f"-> {OUT_JSON}" in first.out and "provider calls=5" in first.out
     rows = read_json(OUT_JSON)
@@ -71,13 +71,13 @@ def test_sync_json_merges_nasty_ids_then_serves_the_cache(env, loom):
     calls = env.calls("anthropic", "messages")
     assert calls == 5
 
-    again = loom("run", "--sync", "-f", "p.json", "-p", "anthropic", "-m", MODEL, "-q",
+    again = loom("run", "--sync", "-f", "p.json", "-p", "anthropic", "-m", MODEL,
                  "--force")
     assert again.code == 0 and "cache hits=5" in again.out and "provider calls=0" in again.out
     assert env.calls("anthropic", "messages") == calls
     assert read_json(OUT_JSON) == rows
 
-    fresh = loom("run", "--sync", "-f", "p.json", "-p", "anthropic", "-m", MODEL, "-q",
+    fresh = loom("run", "--sync", "-f", "p.json", "-p", "anthropic", "-m", MODEL,
                  "--force", "--no-cache")
     assert fresh.code == 0 and "provider calls=5" in fresh.out
     assert env.calls("anthropic", "messages") == calls + 5
@@ -89,7 +89,7 @@ def test_sync_csv_and_gzip_inputs(env, loom):
     with gzip.open("g.json.gz", "wt", encoding="utf-8") as stream:
         json.dump([{"id": "z", "prompt": "zipped prompt"}], stream)
     assert loom("run", "--sync", "-f", "d.csv", "-c", "text", "-p", "anthropic", "-m", MODEL,
-                "-q", "--with-meta").code == 0
+                "--with-meta").code == 0
     rows = read_csv(f"d_results_anthropic_{MODEL}.csv")
     assert [r["id"] for r in rows] == ["1", "2"] and [r["n"] for r in rows] == ["a", "b"]
     for row in rows:
@@ -105,13 +105,13 @@ def test_sync_row_errors_land_in_llm_error_and_are_not_cached(env, loom):
     write_json("p.json", [{"id": 1, "prompt": "fine"}, {"id": 2, "prompt": "also fine"}])
     env.add_fault(provider="anthropic", endpoint="messages", status=400,
                   message="prompt is too long", times=1)
-    result = loom("run", "--sync", "-f", "p.json", "-p", "anthropic", "-m", MODEL, "-q",
+    result = loom("run", "--sync", "-f", "p.json", "-p", "anthropic", "-m", MODEL,
                   "--workers", "1")
     assert result.code == 1 and "errors=1" in result.out
     rows = read_json(OUT_JSON)
     (failed,) = [r for r in rows if r.get("llm_error")]
     assert failed["llm_error"] == "anthropic: HTTP 400 invalid_request_error: prompt is too long"
-    again = loom("run", "--sync", "-f", "p.json", "-p", "anthropic", "-m", MODEL, "-q", "--force")
+    again = loom("run", "--sync", "-f", "p.json", "-p", "anthropic", "-m", MODEL, "--force")
     assert again.code == 0 and "cache hits=1" in again.out and "provider calls=1" in again.out
     assert_each_row_has_its_own_answer(read_json(OUT_JSON))
 
@@ -119,7 +119,7 @@ def test_sync_row_errors_land_in_llm_error_and_are_not_cached(env, loom):
 def test_sync_rides_out_a_rate_limit(env, loom):
     write_json("p.json", [{"id": 1, "prompt": "one"}])
     env.add_fault(provider="anthropic", endpoint="messages", status=429, retry_after=0, times=1)
-    result = loom("run", "--sync", "-f", "p.json", "-p", "anthropic", "-m", MODEL, "-q")
+    result = loom("run", "--sync", "-f", "p.json", "-p", "anthropic", "-m", MODEL)
     assert result.code == 0, result.err
     assert env.calls("anthropic", "messages") == 2
     assert_each_row_has_its_own_answer(read_json(OUT_JSON))
@@ -127,7 +127,7 @@ def test_sync_rides_out_a_rate_limit(env, loom):
 
 def test_sync_with_a_bad_key_fails_every_row_with_the_reason(env, loom):
     write_json("p.json", [{"id": 1, "prompt": "one"}, {"id": 2, "prompt": "two"}])
-    result = loom("run", "--sync", "-f", "p.json", "-p", "anthropic", "-m", MODEL, "-q",
+    result = loom("run", "--sync", "-f", "p.json", "-p", "anthropic", "-m", MODEL,
                   "--api-key", "bad-key")
     assert result.code == 1
     assert {r["llm_error"] for r in read_json(OUT_JSON)} == {
@@ -141,7 +141,7 @@ def test_sync_with_a_bad_key_fails_every_row_with_the_reason(env, loom):
 def test_tokens_total_is_the_sum_of_the_prompts(env, loom):
     prompts = ["one two three", "four five", "one two three", "six"]
     write_json("p.json", [{"id": i, "prompt": p} for i, p in enumerate(prompts)])
-    result = loom("tokens", "-f", "p.json", "-p", "anthropic", "-m", MODEL, "-q")
+    result = loom("tokens", "-f", "p.json", "-p", "anthropic", "-m", MODEL)
     assert result.code == 0, result.err
     total = sum(count_words(p) for p in prompts)
     assert result.out.strip() == (f"Total input tokens: {total} across 4 prompts "

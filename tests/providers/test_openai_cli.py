@@ -71,7 +71,7 @@ def state_of(home: Path, batch_id: str) -> dict:
 
 def test_sync_json_merges_nasty_ids_then_serves_the_cache(env, loom):
     write_json("p.json", nasty_items())
-    first = loom("run", "--sync", "-f", "p.json", "-p", "openai", "-m", MODEL, "-q")
+    first = loom("run", "--sync", "-f", "p.json", "-p", "openai", "-m", MODEL)
     assert first.code == 0, first.err
     assert f"-> {OUT_JSON}" in first.out and "provider calls=5" in first.out
     rows = read_json(OUT_JSON)
@@ -80,13 +80,13 @@ def test_sync_json_merges_nasty_ids_then_serves_the_cache(env, loom):
     assert env.calls("openai", "chat") == 5
     assert {r["api_key"] for r in env.requests("openai", "chat")} == {"sk-openai-cli"}
 
-    again = loom("run", "--sync", "-f", "p.json", "-p", "openai", "-m", MODEL, "-q", "--force")
+    again = loom("run", "--sync", "-f", "p.json", "-p", "openai", "-m", MODEL, "--force")
     assert again.code == 0, again.err
     assert "cache hits=5" in again.out and "provider calls=0" in again.out
     assert env.calls("openai", "chat") == 5, "a second run is served wholly from the cache"
     assert read_json(OUT_JSON) == rows
 
-    fresh = loom("run", "--sync", "-f", "p.json", "-p", "openai", "-m", MODEL, "-q",
+    fresh = loom("run", "--sync", "-f", "p.json", "-p", "openai", "-m", MODEL,
                  "--force", "--no-cache")
     assert fresh.code == 0 and "provider calls=5" in fresh.out
     assert env.calls("openai", "chat") == 10
@@ -95,7 +95,7 @@ def test_sync_json_merges_nasty_ids_then_serves_the_cache(env, loom):
 def test_sync_csv_and_gzip_inputs(env, loom):
     Path("d.csv").write_text('id,text,note\n1,"first, with comma",a\n2,second line,b\n',
                              encoding="utf-8")
-    result = loom("run", "--sync", "-f", "d.csv", "-c", "text", "-p", "openai", "-m", MODEL, "-q")
+    result = loom("run", "--sync", "-f", "d.csv", "-c", "text", "-p", "openai", "-m", MODEL)
     assert result.code == 0, result.err
     rows = read_csv(f"d_results_openai_{MODEL}.csv")
     assert [r["note"] for r in rows] == ["a", "b"]
@@ -103,7 +103,7 @@ def test_sync_csv_and_gzip_inputs(env, loom):
 
     with gzip.open("z.json.gz", "wt", encoding="utf-8") as out:
         json.dump(nasty_items(), out, ensure_ascii=False)
-    result = loom("run", "--sync", "-f", "z.json.gz", "-p", "openai", "-m", MODEL, "-q")
+    result = loom("run", "--sync", "-f", "z.json.gz", "-p", "openai", "-m", MODEL)
     assert result.code == 0, result.err
     assert_each_row_has_its_own_answer(read_json(f"z_results_openai_{MODEL}.json"))
 
@@ -119,7 +119,7 @@ def test_sync_row_errors_land_in_llm_error(env, loom):
     write_json("p.json", [{"id": "a", "prompt": "fine"}, {"id": "b", "prompt": "fails"}])
     env.add_fault(provider="openai", endpoint="chat", status=400, message="Bad 'seed'.",
                   times=1)
-    result = loom("run", "--sync", "-f", "p.json", "-p", "openai", "-m", MODEL, "-q",
+    result = loom("run", "--sync", "-f", "p.json", "-p", "openai", "-m", MODEL,
                   "-w", "1")
     assert result.code == 1
     rows = {r["id"]: r for r in read_json(OUT_JSON)}
@@ -131,11 +131,11 @@ def test_sync_row_errors_land_in_llm_error(env, loom):
 def test_sync_retries_a_rate_limit_and_a_dropped_connection(env, loom):
     write_json("p.json", [{"id": "a", "prompt": "one"}])
     env.add_fault(provider="openai", endpoint="chat", status=429, retry_after=0, times=1)
-    result = loom("run", "--sync", "-f", "p.json", "-p", "openai", "-m", MODEL, "-q")
+    result = loom("run", "--sync", "-f", "p.json", "-p", "openai", "-m", MODEL)
     assert result.code == 0, result.err
     assert env.calls("openai", "chat") == 2
     env.add_fault(provider="openai", endpoint="chat", drop=True, times=1)
-    result = loom("run", "--sync", "-f", "p.json", "-p", "openai", "-m", MODEL, "-q",
+    result = loom("run", "--sync", "-f", "p.json", "-p", "openai", "-m", MODEL,
                   "--no-cache", "--force")
     assert result.code == 0, result.err
     assert_each_row_has_its_own_answer(read_json(OUT_JSON))
@@ -143,7 +143,7 @@ def test_sync_retries_a_rate_limit_and_a_dropped_connection(env, loom):
 
 def test_sync_bad_key_fails_the_run_without_leaking_it(env, loom):
     write_json("p.json", [{"id": "a", "prompt": "one"}, {"id": "b", "prompt": "two"}])
-    result = loom("run", "--sync", "-f", "p.json", "-p", "openai", "-m", MODEL, "-q",
+    result = loom("run", "--sync", "-f", "p.json", "-p", "openai", "-m", MODEL,
                   "--api-key", "bad-key")
     assert result.code != 0
     text = result.out + result.err + Path(OUT_JSON).read_text()
@@ -157,7 +157,7 @@ def test_sync_bad_key_fails_the_run_without_leaking_it(env, loom):
 def test_tokens_total_is_the_sum_of_the_counts(env, loom):
     items = nasty_items() + [{"id": "dup", "prompt": "prompt for with space"}]
     write_json("p.json", items)
-    result = loom("tokens", "-f", "p.json", "-p", "openai", "-m", MODEL, "-q")
+    result = loom("tokens", "-f", "p.json", "-p", "openai", "-m", MODEL)
     assert result.code == 0, result.err
     total = sum(count_words(item["prompt"]) for item in items)
     assert result.out.strip() == (f"Total input tokens: {total:,} across {len(items)} prompts "

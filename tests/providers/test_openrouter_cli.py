@@ -53,7 +53,7 @@ def assert_each_row_has_its_own_answer(rows: list[dict], column: str = "prompt")
 
 
 def run_sync(loom, name: str = "p.json", *extra: str):
-    return loom("run", "--sync", "-f", name, "-p", "openrouter", "-m", MODEL, "-q", *extra)
+    return loom("run", "--sync", "-f", name, "-p", "openrouter", "-m", MODEL, *extra)
 
 
 def test_sync_json_merges_nasty_ids_then_serves_the_cache(env, loom):

@@ -106,10 +106,18 @@ class FaultDecision:
 
 
 def decide(rules: list[FaultRule], provider: str, endpoint: str) -> FaultDecision:
-    """Apply every matching rule: latencies add up, the first terminal rule wins."""
+    """Apply every matching rule: latencies add up, the first terminal rule that fires wins.
+
+    Once a terminal rule answers a call, later terminal rules do not see that call, so rules
+    chain: a `times=1` 429 followed by a `times=1` 500 gives a 429, then a 500.
+    """
     decision = FaultDecision()
     for rule in rules:
-        if not rule.matches(provider, endpoint) or not rule.fires():
+        if not rule.matches(provider, endpoint):
+            continue
+        if rule.terminal and decision.rule is not None:
+            continue
+        if not rule.fires():
             continue
         decision.latency_ms += rule.latency_ms or 0
         decision.null_content = decision.null_content or rule.null_content

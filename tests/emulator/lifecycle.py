@@ -125,7 +125,7 @@ class Batch:
 
     def _shuffled(self) -> list[int]:
         order = list(range(len(self.items)))
-        random.Random(f"{self.seed}:{self.provider}:{self.id}").shuffle(order)
+        random.Random(f"{self.seed}:{self.provider}:{self.seq}").shuffle(order)
         if len(order) >= 2 and order == sorted(order):
             # Tests rely on results never coming back in submission order.
             order = order[1:] + order[:1]

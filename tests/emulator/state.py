@@ -44,6 +44,9 @@ class EmulatorState:
         # Set at start-up (process mode); a reset comes back to it.
         self.default_latency_ms = default_latency_ms
         self.in_flight: Counter = Counter()
+        # Ids never restart, not even on reset: an id handed out before a reset must stay
+        # unknown after it, as a real API's would.
+        self.ids = 0
         self.reset(seed)
 
     def reset(self, seed: Optional[int] = None) -> None:
@@ -71,7 +74,8 @@ class EmulatorState:
         return self.sequence
 
     def new_id(self, prefix: str) -> str:
-        return f"{prefix}emu{self.next_seq():05d}"
+        self.ids += 1
+        return f"{prefix}emu{self.ids:05d}"
 
     # ---- observability ---------------------------------------------------
     def begin(self, provider: str) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from loom_adapters.providers.openai import SPEC
 from loom_adapters.providers.openai.request import JSON_INSTRUCTION
+from loom_adapters.providers.connection_pools import Pools
 from loom_adapters.providers.openai.sync import OpenAISync
 from loom_adapters.providers.openai.tokens import OpenAITokens
 from loom_core.errors import (
@@ -152,7 +153,7 @@ def test_timeout_is_transient(emulator):
     async def run():
         client = openai.AsyncOpenAI(api_key="k", base_url=os.environ["OPENAI_BASE_URL"],
                                     max_retries=0, timeout=0.1)
-        provider = OpenAISync([client], "k")
+        provider = OpenAISync(Pools([client]), "k")
         try:
             return await provider.generate(MODEL, "slow", GenerationSettings())
         finally:

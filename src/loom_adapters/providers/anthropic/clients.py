@@ -6,24 +6,21 @@ and base URL come from ``ProviderConfig`` (the SDK would also read ``ANTHROPIC_A
 ``ANTHROPIC_BASE_URL`` itself; being explicit keeps ``--api-key`` in charge). anthropic 2.14
 sends the key as ``Authorization: Bearer``.
 
-The async client gets an ``httpx2`` pool of at least ``config.concurrency`` connections, so a
-pool of workers never queues behind the HTTP client; the SDK's default timeout is kept, which
-also keeps the SDK's check that refuses a non-streaming ``max_tokens`` too large to finish in
-10 minutes (see ``errors.py``).
+The async clients hold ``config.concurrency`` connections together, spread over small pools
+(see ``connection_pools``), so a pool of workers never queues behind the HTTP client; the
+SDK's default timeout is kept, which also keeps the SDK's check that refuses a non-streaming
+``max_tokens`` too large to finish in 10 minutes (see ``errors.py``).
 """
 
 from __future__ import annotations
 
 import anthropic
-import httpx2
 
 from loom_core.providers import ProviderConfig
 
-__all__ = ["async_client", "sync_client"]
+from ..connection_pools import Pools, limits, shared_tls_context
 
-# The SDK's own default pool is larger; never go below it, only above it for huge --workers.
-_SDK_KEEPALIVE = 100
-_SDK_CONNECTIONS = 1000
+__all__ = ["async_clients", "sync_client"]
 
 
 def _common(config: ProviderConfig) -> dict:
@@ -33,13 +30,16 @@ def _common(config: ProviderConfig) -> dict:
     return options
 
 
-def async_client(config: ProviderConfig) -> anthropic.AsyncAnthropic:
-    """The async client for sync generation and token counting; close it with ``close()``."""
-    wanted = max(1, config.concurrency)
-    limits = httpx2.Limits(max_connections=max(wanted, _SDK_CONNECTIONS),
-                           max_keepalive_connections=max(wanted, _SDK_KEEPALIVE))
-    http_client = anthropic.DefaultAsyncHttpxClient(limits=limits)
-    return anthropic.AsyncAnthropic(http_client=http_client, **_common(config))
+def async_clients(config: ProviderConfig) -> Pools[anthropic.AsyncAnthropic]:
+    """Async clients for sync generation and token counting, one taken per call with
+    ``.next()``; close each with ``close()``."""
+
+    def build(size: int) -> anthropic.AsyncAnthropic:
+        http_client = anthropic.DefaultAsyncHttpxClient(limits=limits(size),
+                                                        verify=shared_tls_context())
+        return anthropic.AsyncAnthropic(http_client=http_client, **_common(config))
+
+    return Pools.sized(config.concurrency, build)
 
 
 def sync_client(config: ProviderConfig) -> anthropic.Anthropic:

@@ -25,7 +25,9 @@ from google.genai import types
 from loom_core.errors import AuthenticationError
 from loom_core.providers import ProviderConfig
 
-__all__ = ["DEFAULT_TIMEOUT", "make_async_client", "make_sync_client"]
+from ..connection_pools import Pools, limits, shared_tls_context
+
+__all__ = ["DEFAULT_TIMEOUT", "make_async_client", "make_async_clients", "make_sync_client"]
 
 #: Seconds one HTTP call may take before it counts as a transient failure.
 DEFAULT_TIMEOUT = 600.0
@@ -48,15 +50,21 @@ def _client(config: ProviderConfig, options: types.HttpOptions) -> genai.Client:
             "No API key for google: pass --api-key or set GOOGLE_API_KEY.") from error
 
 
-def make_async_client(
+def make_async_clients(
     config: ProviderConfig, timeout: float | None = DEFAULT_TIMEOUT
+) -> Pools[tuple[genai.Client, httpx2.AsyncClient]]:
+    """Clients for ``client.aio`` calls with the pools they run on (closed by the caller),
+    holding ``config.concurrency`` connections together in small pools (``connection_pools``)."""
+    return Pools.sized(config.concurrency, lambda size: make_async_client(config, timeout, size))
+
+
+def make_async_client(
+    config: ProviderConfig, timeout: float | None = DEFAULT_TIMEOUT, size: int | None = None,
 ) -> tuple[genai.Client, httpx2.AsyncClient]:
     """A client for ``client.aio`` calls, and the pool it runs on (closed by the caller)."""
-    size = max(1, config.concurrency)
-    http = httpx2.AsyncClient(
-        limits=httpx2.Limits(max_connections=size, max_keepalive_connections=size),
-        follow_redirects=True,
-    )
+    size = max(1, size if size is not None else config.concurrency)
+    http = httpx2.AsyncClient(limits=limits(size), verify=shared_tls_context(),
+                              follow_redirects=True)
     # An AsyncClient that never sent anything holds no connection: nothing to close if the
     # genai client cannot be built.
     return _client(config, _options(config, timeout, httpx_async_client=http)), http

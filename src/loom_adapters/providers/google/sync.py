@@ -10,7 +10,7 @@ from __future__ import annotations
 from loom_core.model import Completion, GenerationSettings
 from loom_core.providers import ProviderConfig
 
-from .client import DEFAULT_TIMEOUT, make_async_client
+from .client import DEFAULT_TIMEOUT, make_async_clients
 from .errors import translate
 from .request import sdk_config, user_turn
 from .response import as_json, completion_from_json
@@ -24,18 +24,19 @@ class GoogleSync:
     def __init__(self, config: ProviderConfig, *, timeout: float | None = DEFAULT_TIMEOUT) -> None:
         self._secret = config.api_key
         # Kept on the instance: a genai.Client that is garbage collected closes its transport.
-        self._client, self._http = make_async_client(config, timeout)
+        self._clients = make_async_clients(config, timeout)
 
     async def generate(self, model: str, prompt: str, settings: GenerationSettings) -> Completion:
         config = sdk_config(settings)  # UnsupportedError before anything is sent
         try:
-            response = await self._client.aio.models.generate_content(
+            response = await self._clients.next()[0].aio.models.generate_content(
                 model=model, contents=[user_turn(prompt)], config=config)
         except Exception as error:
             raise translate(error, self._secret) from error
         return completion_from_json(as_json(response))
 
     async def aclose(self) -> None:
-        await self._http.aclose()
-        # The SDK built an idle blocking transport beside ours; release it too.
-        self._client.close()
+        for client, http in self._clients.clients:
+            await http.aclose()
+            # The SDK built an idle blocking transport beside ours; release it too.
+            client.close()

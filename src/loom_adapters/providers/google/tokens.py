@@ -11,7 +11,7 @@ from loom_core.errors import PermanentError
 from loom_core.model import GenerationSettings
 from loom_core.providers import ProviderConfig
 
-from .client import DEFAULT_TIMEOUT, make_async_client
+from .client import DEFAULT_TIMEOUT, make_async_clients
 from .errors import translate
 from .request import check_supported, user_turn
 
@@ -23,7 +23,7 @@ class GoogleTokens:
 
     def __init__(self, config: ProviderConfig, *, timeout: float | None = DEFAULT_TIMEOUT) -> None:
         self._secret = config.api_key
-        self._client, self._http = make_async_client(config, timeout)
+        self._clients = make_async_clients(config, timeout)
 
     async def count(self, model: str, prompt: str, settings: GenerationSettings) -> int:
         check_supported(settings)
@@ -31,7 +31,7 @@ class GoogleTokens:
         if settings.system:
             contents.insert(0, user_turn(settings.system))
         try:
-            response = await self._client.aio.models.count_tokens(model=model, contents=contents)
+            response = await self._clients.next()[0].aio.models.count_tokens(model=model, contents=contents)
         except Exception as error:
             raise translate(error, self._secret) from error
         if response.total_tokens is None:
@@ -39,5 +39,6 @@ class GoogleTokens:
         return response.total_tokens
 
     async def aclose(self) -> None:
-        await self._http.aclose()
-        self._client.close()
+        for client, http in self._clients.clients:
+            await http.aclose()
+            client.close()

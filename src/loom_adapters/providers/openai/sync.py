@@ -14,14 +14,13 @@ sync run with many workers. Calls are spread over several clients (see ``client`
 
 from __future__ import annotations
 
-import itertools
-
 import openai
 
 from loom_core.errors import PermanentError
 from loom_core.model import Completion, GenerationSettings
 from loom_core.providers import ProviderConfig
 
+from ..connection_pools import Pools
 from .client import async_clients
 from .errors import translated
 from .request import OPENAI, chat_body
@@ -33,9 +32,8 @@ __all__ = ["OpenAISync"]
 class OpenAISync:
     """``SyncProvider`` over ``AsyncOpenAI``: ``POST /chat/completions`` with Loom's body."""
 
-    def __init__(self, clients: list[openai.AsyncOpenAI], api_key: str | None) -> None:
+    def __init__(self, clients: Pools[openai.AsyncOpenAI], api_key: str | None) -> None:
         self._clients = clients
-        self._next = itertools.cycle(clients)
         self._api_key = api_key
 
     @classmethod
@@ -46,12 +44,12 @@ class OpenAISync:
         # Built first: a setting OpenAI cannot honour is refused before anything is sent.
         body = chat_body(model, prompt, settings, OPENAI)
         with translated(self._api_key):
-            response = await next(self._next).post(
+            response = await self._clients.next().post(
                 "/chat/completions", body=body, cast_to=object)
         if not isinstance(response, dict):
             raise PermanentError(f"OpenAI sent a response that is not a JSON object: {response!r:.200}")
         return completion_from_chat(response, "OpenAI")
 
     async def aclose(self) -> None:
-        for client in self._clients:
+        for client in self._clients.clients:
             await client.close()

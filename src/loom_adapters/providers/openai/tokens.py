@@ -15,7 +15,8 @@ from loom_core.errors import PermanentError
 from loom_core.model import GenerationSettings
 from loom_core.providers import ProviderConfig
 
-from .client import async_client
+from ..connection_pools import Pools
+from .client import async_clients
 from .errors import translated
 from .request import chat_messages
 
@@ -25,13 +26,13 @@ __all__ = ["OpenAITokens"]
 class OpenAITokens:
     """``TokenCounter`` over ``AsyncOpenAI.responses.input_tokens.count``."""
 
-    def __init__(self, client: openai.AsyncOpenAI, api_key: str | None) -> None:
-        self._client = client
+    def __init__(self, clients: Pools[openai.AsyncOpenAI], api_key: str | None) -> None:
+        self._clients = clients
         self._api_key = api_key
 
     @classmethod
     def from_config(cls, config: ProviderConfig) -> OpenAITokens:
-        return cls(async_client(config), config.api_key)
+        return cls(async_clients(config), config.api_key)
 
     async def count(self, model: str, prompt: str, settings: GenerationSettings) -> int:
         messages = chat_messages(prompt, settings)
@@ -40,11 +41,12 @@ class OpenAITokens:
         if system:
             arguments["instructions"] = system
         with translated(self._api_key):
-            counted = await self._client.responses.input_tokens.count(**arguments)
+            counted = await self._clients.next().responses.input_tokens.count(**arguments)
         tokens = getattr(counted, "input_tokens", None)
         if not isinstance(tokens, int):
             raise PermanentError("OpenAI sent a token count without input_tokens")
         return tokens
 
     async def aclose(self) -> None:
-        await self._client.close()
+        for client in self._clients.clients:
+            await client.close()

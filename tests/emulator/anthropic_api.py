@@ -61,12 +61,12 @@ def validate(params: Any, need_max_tokens: bool = True) -> Optional[str]:
     return None
 
 
-def message(model: str, prompt: str, n_in: int) -> dict:
+def message(model: str, prompt: str, n_in: int, stop_reason: str | None = None) -> dict:
     answer = reply_text(model, prompt)
     return {
         "id": "msg_emu" + uuid.uuid4().hex[:20], "type": "message", "role": "assistant",
         "model": model, "content": [{"type": "text", "text": answer}],
-        "stop_reason": "end_turn", "stop_sequence": None,
+        "stop_reason": stop_reason or "end_turn", "stop_sequence": None,
         "usage": {"input_tokens": n_in, "output_tokens": count_words(answer),
                   "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
                   "service_tier": "standard"},
@@ -79,7 +79,8 @@ async def messages(request: web.Request) -> web.Response:
     if problem:
         return anthropic_error(400, problem)
     prompt, texts = split_request(body)
-    return web.json_response(message(body["model"], prompt, input_tokens(texts)))
+    return web.json_response(message(body["model"], prompt, input_tokens(texts),
+                                     call_of(request).finish_reason))
 
 
 async def count_tokens(request: web.Request) -> web.Response:

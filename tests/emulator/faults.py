@@ -18,7 +18,8 @@ PROVIDERS = ("openai", "anthropic", "gemini", "openrouter")
 # does not silently install a rule that never fires.
 RULE_FIELDS = {
     "provider", "endpoint", "status", "times", "every", "rate", "retry_after",
-    "quota", "latency_ms", "openrouter_200_error", "null_content", "drop", "message",
+    "quota", "latency_ms", "openrouter_200_error", "null_content", "finish_reason", "drop",
+    "message",
 }
 
 
@@ -35,6 +36,9 @@ class FaultRule:
     latency_ms: Optional[float] = None
     openrouter_200_error: bool = False
     null_content: bool = False
+    #: Answers normally but reports this finish reason (e.g. "length", "max_tokens",
+    #: "MAX_TOKENS"), in the provider's own vocabulary.
+    finish_reason: Optional[str] = None
     drop: bool = False
     message: Optional[str] = None
     id: int = 0
@@ -55,9 +59,9 @@ class FaultRule:
             # out of credits is a 402.
             rule.status = 402 if rule.provider == "openrouter" else 429
         if not (rule.status or rule.drop or rule.openrouter_200_error or rule.null_content
-                or rule.latency_ms):
+                or rule.latency_ms or rule.finish_reason):
             raise ValueError("a fault rule needs status, drop, latency_ms, "
-                             "openrouter_200_error or null_content")
+                             "openrouter_200_error, null_content or finish_reason")
         if rule.every is not None and rule.every < 1:
             raise ValueError("every must be >= 1")
         rule._rng = random.Random(f"{seed}:fault:{rule_id}")
@@ -103,6 +107,10 @@ class FaultDecision:
     latency_ms: float = 0.0
     rule: Optional[FaultRule] = None  # the rule that replaces the answer, if any
     null_content: bool = False
+    finish_reason: Optional[str] = None
+    #: Answers normally but reports this finish reason (e.g. "length", "max_tokens",
+    #: "MAX_TOKENS"), in the provider's own vocabulary.
+    finish_reason: Optional[str] = None
 
 
 def decide(rules: list[FaultRule], provider: str, endpoint: str) -> FaultDecision:
@@ -121,6 +129,7 @@ def decide(rules: list[FaultRule], provider: str, endpoint: str) -> FaultDecisio
             continue
         decision.latency_ms += rule.latency_ms or 0
         decision.null_content = decision.null_content or rule.null_content
+        decision.finish_reason = decision.finish_reason or rule.finish_reason
         if rule.terminal and decision.rule is None:
             decision.rule = rule
     return decision

@@ -57,12 +57,13 @@ def validate(req: Any) -> Optional[str]:
     return None
 
 
-def generate_response(model: str, prompt: str, n_in: int) -> dict:
+def generate_response(model: str, prompt: str, n_in: int,
+                      finish_reason: str | None = None) -> dict:
     answer = reply_text(model, prompt)
     n_out = count_words(answer)
     return {
         "candidates": [{"content": {"parts": [{"text": answer}], "role": "model"},
-                        "finishReason": "STOP", "index": 0}],
+                        "finishReason": finish_reason or "STOP", "index": 0}],
         "usageMetadata": {"promptTokenCount": n_in, "candidatesTokenCount": n_out,
                           "totalTokenCount": n_in + n_out,
                           "promptTokensDetails": [{"modality": "TEXT", "tokenCount": n_in}]},
@@ -86,7 +87,8 @@ async def generate(request: web.Request, model: str) -> web.Response:
     if problem:
         return gemini_error(400, problem)
     prompt, texts = split_request(body)
-    return web.json_response(generate_response(model, prompt, input_tokens(texts)))
+    return web.json_response(generate_response(model, prompt, input_tokens(texts),
+                                               call_of(request).finish_reason))
 
 
 async def count_tokens(request: web.Request, model: str) -> web.Response:

@@ -51,7 +51,7 @@ def validate_chat(body: Any) -> Optional[str]:
 
 
 def completion(model: str, messages: list, *, id_prefix: str = "chatcmpl-emu",
-               null_content: bool = False) -> dict:
+               null_content: bool = False, finish_reason: str | None = None) -> dict:
     prompt, texts = split_messages(messages)
     answer = reply_text(model, prompt)
     n_in, n_out = input_tokens(texts), count_words(answer)
@@ -65,7 +65,7 @@ def completion(model: str, messages: list, *, id_prefix: str = "chatcmpl-emu",
             "message": {"role": "assistant", "content": None if null_content else answer,
                         "refusal": None, "annotations": []},
             "logprobs": None,
-            "finish_reason": "stop",
+            "finish_reason": finish_reason or "stop",
         }],
         "usage": {
             "prompt_tokens": n_in, "completion_tokens": n_out, "total_tokens": n_in + n_out,
@@ -84,8 +84,10 @@ async def chat(request: web.Request) -> web.Response:
     problem = validate_chat(body)
     if problem:
         return openai_error(400, problem)
+    call = call_of(request)
     return web.json_response(completion(body["model"], body["messages"],
-                                        null_content=call_of(request).null_content))
+                                        null_content=call.null_content,
+                                        finish_reason=call.finish_reason))
 
 
 def _input_texts(value: Any) -> list[str]:

@@ -22,7 +22,8 @@ async def chat(request: web.Request) -> web.Response:
     if problem:
         return openrouter_error(400, problem)
     data = completion(body["model"], body["messages"], id_prefix="gen-emu",
-                      null_content=call_of(request).null_content)
+                      null_content=call_of(request).null_content,
+                      finish_reason=call_of(request).finish_reason)
     data["provider"] = "Emulated"
     data.pop("service_tier", None)
     data["usage"]["cost"] = 0

@@ -14,6 +14,8 @@ Choices, documented here because the Messages API forces them:
 - ``json_mode``: Anthropic has no JSON-mode flag, and assistant prefill is refused by recent
   models, so Loom appends ``JSON_INSTRUCTION`` to the system prompt. The answer is returned as
   the model wrote it (no parsing, no stripping).
+- ``schema``: the API's structured outputs, ``output_config.format`` of type ``json_schema``
+  (it takes precedence over ``json_mode``, which it implies).
 - ``extra`` is merged into the body last, unchanged, so it can override anything above.
 """
 
@@ -63,7 +65,7 @@ _COUNT_KEYS = ("model", "messages", "system")
 
 
 def _system_prompt(settings: GenerationSettings) -> str | None:
-    if not settings.json_mode:
+    if not settings.json_mode or settings.schema is not None:
         return settings.system
     if settings.system:
         return f"{settings.system}\n\n{JSON_INSTRUCTION}"
@@ -94,6 +96,9 @@ def build_params(model: str, prompt: str, settings: GenerationSettings) -> dict[
         value = getattr(settings, field)
         if value is not None:
             params[field] = value
+    if settings.schema is not None:
+        params["output_config"] = {"format": {"type": "json_schema",
+                                              "schema": dict(settings.schema)}}
     params.update(settings.extra)
     return params
 

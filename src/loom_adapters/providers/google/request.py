@@ -70,8 +70,12 @@ def generation_fields(settings: GenerationSettings) -> list[tuple[str, str, Any]
               if getattr(settings, name) is not None]
     if settings.stop:
         fields.append(("stop_sequences", "stopSequences", list(settings.stop)))
-    if settings.json_mode:
+    if settings.json_mode or settings.schema is not None:
         fields.append(("response_mime_type", "responseMimeType", "application/json"))
+    if settings.schema is not None:
+        # Gemini's structured output takes a plain JSON Schema here (responseSchema wants
+        # its own OpenAPI subset).
+        fields.append(("response_json_schema", "responseJsonSchema", dict(settings.schema)))
     return fields
 
 

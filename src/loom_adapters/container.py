@@ -44,8 +44,9 @@ def create_container() -> Container:
 
 
 def provider_config(spec: ProviderSpec, api_key: str | None, *, concurrency: int = 8,
+                    base_url: str | None = None,
                     environ: Mapping[str, str] | None = None) -> ProviderConfig:
-    """Resolve a provider's key (flag > environment > .env) and base-URL override.
+    """Resolve a provider's key (flag > environment > .env) and base URL (flag > environment).
 
     Raises ``MissingKeyError`` naming the environment variable when a key is needed and none
     is found.
@@ -54,5 +55,6 @@ def provider_config(spec: ProviderSpec, api_key: str | None, *, concurrency: int
     key = resolve_api_key(api_key, spec.key_env_var)
     if key is None and spec.key_env_var is not None:
         raise MissingKeyError(spec.name, spec.key_env_var)
-    base_url = env.get(spec.base_url_env_var) if spec.base_url_env_var else None
+    if base_url is None and spec.base_url_env_var:
+        base_url = env.get(spec.base_url_env_var)
     return ProviderConfig(api_key=key, base_url=base_url or None, concurrency=concurrency)

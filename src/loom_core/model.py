@@ -211,6 +211,8 @@ class BatchJob:
     output_path: str | None = None
     with_meta: bool = False
     settings: GenerationSettings = attrs.field(factory=GenerationSettings)
+    #: The API address the batch was submitted to, when it was not the provider's default.
+    base_url: str | None = None
 
 
 @attrs.frozen

@@ -54,6 +54,8 @@ def batch_job_to_dict(job: BatchJob) -> dict[str, Any]:
     settings = data.pop("settings")
     if settings:
         data["params"] = settings
+    if data.get("base_url") is None:
+        data.pop("base_url", None)  # the released tool's fields only, unless it was set
     return data
 
 

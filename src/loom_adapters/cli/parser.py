@@ -81,6 +81,10 @@ def _dataset_flags(parser: argparse.ArgumentParser) -> None:
                         help="prompt column name (required for CSV)")
     parser.add_argument("--api-key", metavar="KEY",
                         help="override the API key from the environment or .env")
+    parser.add_argument("--base-url", metavar="URL",
+                        help="override the provider's API address (proxies, gateways, "
+                             "OpenAI-compatible servers); default: the provider's *_BASE_URL "
+                             "environment variable")
 
 
 def _float(text: str) -> float:
@@ -170,6 +174,8 @@ def _add_fetch(subparsers) -> None:
                        default=True,
                        help="process every pending batch under ~/.loom/batches/ (default)")
     fetch.add_argument("--api-key", metavar="KEY", help="override the resolved API key")
+    fetch.add_argument("--base-url", metavar="URL",
+                       help="override the API address the batch was submitted to")
     fetch.add_argument("--keep", "-k", action="store_true",
                        help="keep the batch's metadata file after a successful fetch")
     fetch.add_argument("--force", action="store_true",

@@ -33,6 +33,8 @@ class SubmitRequest:
     output: str | None = None
     settings: GenerationSettings = attrs.field(factory=GenerationSettings)
     with_meta: bool = False
+    #: Remembered with the batch, so ``loom fetch`` asks the same server.
+    base_url: str | None = None
 
 
 def submit_batch(
@@ -56,7 +58,7 @@ def submit_batch(
         original_file_path=request.source, file_type=dataset.codec.file_type,
         prompt_column=request.prompt_column, id_map=id_map, created_at=created_at,
         status=BatchStatus.VALIDATING, output_path=request.output,
-        with_meta=request.with_meta, settings=request.settings,
+        with_meta=request.with_meta, settings=request.settings, base_url=request.base_url,
     )
     store.save(job)
     return job

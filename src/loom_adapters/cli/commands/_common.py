@@ -19,9 +19,10 @@ def open_container() -> Container:
 
 
 def adapter_for(container: Container, provider: str, mode: str, api_key: str | None,
-                concurrency: int = 8) -> Any:
+                concurrency: int = 8, base_url: str | None = None) -> Any:
     """The provider's adapter for ``mode``; unsupported modes are refused before any key is
     looked for, so the user hears the real reason first."""
     spec = container.provider_registry().get(provider)
     spec.require(mode)
-    return spec.build(mode, provider_config(spec, api_key, concurrency=concurrency))
+    return spec.build(mode, provider_config(spec, api_key, concurrency=concurrency,
+                                            base_url=base_url))

@@ -27,12 +27,15 @@ def handle(args: argparse.Namespace) -> int:
         print("No pending batches.")
         return 0
 
-    adapters: dict[str, BatchProvider] = {}
+    adapters: dict[tuple[str, str | None], BatchProvider] = {}
 
     def provider_for(job: BatchJob) -> BatchProvider:
-        if job.provider not in adapters:
-            adapters[job.provider] = adapter_for(container, job.provider, "batch", args.api_key)
-        return adapters[job.provider]
+        # A batch lives at the address it was submitted to, unless --base-url moves it.
+        where = (job.provider, args.base_url or job.base_url)
+        if where not in adapters:
+            adapters[where] = adapter_for(container, job.provider, "batch", args.api_key,
+                                          base_url=where[1])
+        return adapters[where]
 
     guard = ConfirmingGuard(args.force)
     options = FetchOptions(keep=args.keep)

@@ -24,18 +24,21 @@ def handle(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     template = template_from_args(args)
     if not args.sync:
-        provider = adapter_for(container, args.provider, "batch", args.api_key)
+        provider = adapter_for(container, args.provider, "batch", args.api_key,
+                               base_url=args.base_url)
         job = submit_batch(
             SubmitRequest(source=args.file, provider=args.provider, model=args.model,
                           prompt_column=args.col, template=template, output=args.output,
-                          settings=settings, with_meta=args.with_meta),
+                          settings=settings, with_meta=args.with_meta,
+                          base_url=args.base_url),
             codecs=container.codec_registry(), provider=provider,
             store=container.state_store(),
         )
         print(f"Batch submitted. id={job.batch_id} provider={job.provider}")
         return 0
 
-    provider = adapter_for(container, args.provider, "sync", args.api_key, args.workers)
+    provider = adapter_for(container, args.provider, "sync", args.api_key, args.workers,
+                           args.base_url)
     with stop_on_signals(StopToken()) as stop:
         summary = run_sync(
             SyncRequest(source=args.file, provider=args.provider, model=args.model,

@@ -16,7 +16,8 @@ from ._common import adapter_for, open_container
 
 def handle(args: argparse.Namespace) -> int:
     container = open_container()
-    counter = adapter_for(container, args.provider, "tokens", args.api_key, args.workers)
+    counter = adapter_for(container, args.provider, "tokens", args.api_key, args.workers,
+                          args.base_url)
     with stop_on_signals(StopToken()) as stop:
         summary = count_tokens(
             TokenRequest(source=args.file, provider=args.provider, model=args.model,

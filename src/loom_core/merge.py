@@ -16,7 +16,7 @@ from .errors import InputError
 from .model import Completion, Record, RowKey
 from .ports import FileCodec
 
-__all__ = ["MergeStats", "NO_ANSWER", "OutputColumns", "write_merged"]
+__all__ = ["MergeStats", "NO_ANSWER", "OutputColumns", "answer_for", "write_merged"]
 
 RESPONSE = "llm_response"
 ERROR = "llm_error"
@@ -77,13 +77,13 @@ def write_merged(
     always has its error shown.
     """
     some_row_failed = any(
-        (completion := _lookup(answers, key)) is None or not completion.ok for key in keys
+        (completion := answer_for(answers, key)) is None or not completion.ok for key in keys
     )
     names = OutputColumns(with_meta=with_meta, with_error=some_row_failed).names()
     stats = MergeStats()
 
     def values(record: Record) -> dict[str, Any]:
-        completion = _lookup(answers, record.key) or Completion.failure(NO_ANSWER)
+        completion = answer_for(answers, record.key) or Completion.failure(NO_ANSWER)
         stats.rows += 1
         if completion.ok:
             stats.answered += 1
@@ -108,7 +108,7 @@ def write_merged(
     return stats
 
 
-def _lookup(answers: Mapping[RowKey, Completion], key: RowKey) -> Completion | None:
+def answer_for(answers: Mapping[RowKey, Completion], key: RowKey) -> Completion | None:
     completion = answers.get(key)
     if completion is None and not isinstance(key, str):
         # An id_map written with the id as a string ("1" for the JSON id 1) still matches.

@@ -18,6 +18,8 @@ import attrs
 
 __all__ = [
     "BatchJob",
+    "BatchLimits",
+    "BatchPart",
     "BatchRequest",
     "BatchStatus",
     "CacheEntry",
@@ -25,6 +27,7 @@ __all__ = [
     "GenerationSettings",
     "Record",
     "RowKey",
+    "WITH_RESULTS",
 ]
 
 #: A row's identity in its file: the JSON item's ``id`` (kept with its JSON type), or the CSV
@@ -192,10 +195,44 @@ class BatchRequest:
 
 
 @attrs.define
-class BatchJob:
-    """A batch Loom submitted and remembers under ``batches/``; the fields are the seed's.
+class BatchPart:
+    """One provider batch of a Loom job: the job's requests ``start`` to ``end`` (in ``id_map``
+    order). ``batch_id`` is None until the provider has accepted the part."""
 
-    Mutable on purpose: ``loom fetch`` updates ``status`` and saves the job again.
+    index: int
+    start: int
+    end: int
+    batch_id: str | None = None
+    status: BatchStatus = BatchStatus.VALIDATING
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+@attrs.frozen
+class BatchLimits:
+    """How much one provider batch may hold; None means no limit of that kind."""
+
+    max_requests: int | None = None
+    max_bytes: int | None = None
+    #: OpenAI's per-model queue of enqueued input tokens, when the user gives it.
+    max_tokens: int | None = None
+
+
+#: The statuses a finished part can leave answers in (an expired or cancelled batch keeps
+#: the answers it produced before it stopped).
+WITH_RESULTS = frozenset({BatchStatus.COMPLETED, BatchStatus.EXPIRED, BatchStatus.CANCELLED})
+
+
+@attrs.define
+class BatchJob:
+    """A batch job Loom submitted and remembers under ``batches/``; the fields are the seed's.
+
+    A dataset larger than one provider batch is sent as several ``parts`` under one job; a
+    job written by the released tool (no ``job_id``) is one part whose id is ``batch_id``.
+    ``batch_id`` always names the first part, so older readers still find a provider batch.
+    Mutable on purpose: ``loom fetch`` updates statuses and saves the job again.
     """
 
     batch_id: str
@@ -213,6 +250,39 @@ class BatchJob:
     settings: GenerationSettings = attrs.field(factory=GenerationSettings)
     #: The API address the batch was submitted to, when it was not the provider's default.
     base_url: str | None = None
+    #: Loom's own id for the job, known before anything is sent (None for released-tool jobs).
+    job_id: str | None = None
+    parts: list[BatchPart] = attrs.field(factory=list)
+    #: The template prompts were built with, when they were not read from a column.
+    prompt_template: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if not self.parts:
+            self.parts = [BatchPart(index=0, start=0, end=len(self.id_map),
+                                    batch_id=self.batch_id, status=self.status)]
+
+    @property
+    def name(self) -> str:
+        """How the job is known locally: its Loom id, or for older jobs its batch id."""
+        return self.job_id or self.batch_id
+
+    def answers_to(self, identifier: str) -> bool:
+        """Whether ``identifier`` names this job or one of its provider batches."""
+        return identifier in (self.job_id, self.batch_id) or any(
+            part.batch_id == identifier for part in self.parts)
+
+    def parts_status(self) -> BatchStatus:
+        """The status the parts add up to: pending while any part is; else the worst end.
+
+        ``status`` takes a terminal value only once the job is done with (merged, or failed
+        with nothing to merge), so a job whose merge did not happen is fetched again.
+        """
+        statuses = [part.status for part in self.parts]
+        for status in (BatchStatus.UNKNOWN, BatchStatus.VALIDATING, BatchStatus.IN_PROGRESS,
+                       BatchStatus.FAILED, BatchStatus.EXPIRED, BatchStatus.CANCELLED):
+            if status in statuses:
+                return status
+        return BatchStatus.COMPLETED
 
 
 @attrs.frozen

@@ -9,11 +9,13 @@ plain strings, and SDK exceptions into ``loom_core.errors.ProviderError`` subcla
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol, runtime_checkable
 
 from .errors import StateError
 from .model import (
     BatchJob,
+    BatchLimits,
     BatchRequest,
     BatchStatus,
     CacheEntry,
@@ -41,9 +43,18 @@ __all__ = [
 class BatchProvider(Protocol):
     """A provider's batch API: many prompts at once, answers later, in any order.
 
-    Optionally, ``canonical_id(batch_id) -> str`` maps an id stored by an older tool to the
-    form the provider accepts today; ``loom fetch`` then renames the batch's state file.
+    ``limits`` says how much one provider batch may hold; a larger job is split into parts.
+
+    Optional methods, looked up with ``getattr``:
+
+    - ``canonical_id(batch_id) -> str`` maps an id stored by an older tool to the form the
+      provider accepts today; ``loom fetch`` then renames the batch's state file.
+    - ``find_batch(metadata, size, created_after) -> str | None`` looks in the provider's own
+      list for a batch Loom submitted but could not record (it crashed in between), by the
+      ``metadata`` it attached (or, where the API keeps none, by size and time).
     """
+
+    limits: BatchLimits
 
     def submit(
         self,
@@ -150,7 +161,8 @@ class StateStore(Protocol):
     def save(self, job: BatchJob) -> None:
         ...
 
-    def load(self, provider: str, batch_id: str) -> BatchJob | None:
+    def load(self, provider: str, name: str) -> BatchJob | None:
+        """The job saved under ``name`` (its ``job.name``), or None."""
         ...
 
     def all(self) -> Iterable[BatchJob | StateError]:
@@ -158,6 +170,20 @@ class StateStore(Protocol):
         ...
 
     def delete(self, job: BatchJob) -> None:
+        """Forget the job: its state and any results kept for it."""
+        ...
+
+    def lock(self, job: BatchJob) -> AbstractContextManager[None]:
+        """Hold the job for this process; raise ``StateError`` at once if another holds it."""
+        ...
+
+    def save_results(self, job: BatchJob, part: int,
+                     results: Iterable[tuple[str, Completion]]) -> None:
+        """Keep a part's downloaded results on disk, whole or not at all."""
+        ...
+
+    def load_results(self, job: BatchJob, part: int) -> Iterator[tuple[str, Completion]] | None:
+        """A part's kept results, or None when none were kept."""
         ...
 
 

@@ -14,9 +14,12 @@ import cattrs
 from cattrs.gen import make_dict_unstructure_fn
 
 from .errors import StateError
-from .model import BatchJob, BatchStatus, CacheEntry, GenerationSettings
+from .model import BatchJob, BatchStatus, CacheEntry, Completion, GenerationSettings
 
-__all__ = ["batch_job_from_dict", "batch_job_to_dict", "cache_entry_from_dict", "cache_entry_to_dict"]
+__all__ = [
+    "batch_job_from_dict", "batch_job_to_dict", "cache_entry_from_dict", "cache_entry_to_dict",
+    "completion_from_dict", "completion_to_dict",
+]
 
 _converter = cattrs.Converter()
 
@@ -47,6 +50,9 @@ _converter.register_unstructure_hook(GenerationSettings, lambda s: s.set_fields(
 _converter.register_unstructure_hook(
     CacheEntry, make_dict_unstructure_fn(CacheEntry, _converter, _cattrs_omit_if_default=True)
 )
+_converter.register_unstructure_hook(
+    Completion, make_dict_unstructure_fn(Completion, _converter, _cattrs_omit_if_default=True)
+)
 
 
 def batch_job_to_dict(job: BatchJob) -> dict[str, Any]:
@@ -54,8 +60,12 @@ def batch_job_to_dict(job: BatchJob) -> dict[str, Any]:
     settings = data.pop("settings")
     if settings:
         data["params"] = settings
-    if data.get("base_url") is None:
-        data.pop("base_url", None)  # the released tool's fields only, unless it was set
+    # The released tool's fields only, unless Loom's additions say something.
+    for optional in ("base_url", "job_id", "prompt_template"):
+        if data.get(optional) is None:
+            data.pop(optional)
+    if job.job_id is None and len(job.parts) == 1:
+        data.pop("parts")  # one batch, named by batch_id: exactly the released layout
     return data
 
 
@@ -75,6 +85,24 @@ def batch_job_from_dict(data: Any) -> BatchJob:
         detail = f"missing {', '.join(missing)}" if missing else "; ".join(
             cattrs.transform_error(exc, path="state"))
         raise StateError(f"malformed batch state ({detail})") from None
+
+
+def completion_to_dict(custom_id: str, completion: Completion) -> dict[str, Any]:
+    """One line of a part's kept results: the custom id and the completion's set fields."""
+    data = {"custom_id": custom_id}
+    data.update(_converter.unstructure(completion))
+    return data
+
+
+def completion_from_dict(data: Any) -> tuple[str, Completion]:
+    if not isinstance(data, dict) or not isinstance(data.get("custom_id"), str):
+        raise StateError("a kept result must be a JSON object with a string 'custom_id'")
+    data = dict(data)
+    custom_id = data.pop("custom_id")
+    try:
+        return custom_id, _converter.structure(data, Completion)
+    except Exception as exc:
+        raise StateError(f"malformed kept result ({exc})") from None
 
 
 def cache_entry_to_dict(entry: CacheEntry) -> dict[str, Any]:

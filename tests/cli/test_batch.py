@@ -10,6 +10,15 @@ SEED_STATE_FIELDS = {"batch_id", "provider", "model", "original_file_path", "fil
                      "with_meta"}
 
 
+def state_path(home: Path, batch_id: str) -> Path:
+    """The state file of the job that holds ``batch_id`` (files are named by Loom's job id)."""
+    for path in (home / "batches").glob("*.json"):
+        data = json.loads(path.read_text())
+        if data["batch_id"] == batch_id:
+            return path
+    raise AssertionError(f"no state file for {batch_id}")
+
+
 def submit(loom, *extra: str) -> str:
     result = loom("run", "-f", "p.json", "-p", "echo", "-m", "upper", *extra)
     assert result.code == 0, result.err
@@ -21,7 +30,7 @@ def submit(loom, *extra: str) -> str:
 def test_run_remembers_the_batch_with_the_seed_fields(loom, home):
     Path("p.json").write_text(json.dumps([{"id": "a b/ü", "prompt": "x"}, {"id": 2, "prompt": "y"}]))
     batch_id = submit(loom)
-    state = json.loads((home / "batches" / f"echo_{batch_id}.json").read_text())
+    state = json.loads(state_path(home, batch_id).read_text())
     assert SEED_STATE_FIELDS <= set(state)
     assert state["status"] == "validating" and state["file_type"] == "json"
     assert sorted(state["id_map"].values(), key=str) == [2, "a b/ü"]
@@ -34,7 +43,8 @@ def test_fetch_merges_and_removes_the_state(loom, home):
     batch_id = submit(loom)
     result = loom("fetch")
     assert result.code == 0, result.err
-    assert result.out.strip() == f"Fabric complete. id={batch_id} -> p_results_echo_upper.json"
+    assert result.out.splitlines()[0] == (
+        f"Fabric complete. id={batch_id} -> p_results_echo_upper.json")
     rows = json.loads(Path("p_results_echo_upper.json").read_text())
     assert [r["llm_response"] for r in rows] == ["X", "Y"]
     assert not list((home / "batches").glob("*.json"))
@@ -46,7 +56,7 @@ def test_keep_id_and_force(loom, home):
     result = loom("run", "-f", "d.csv", "-c", "q", "-p", "echo", "-m", "echo", "--with-meta")
     batch_id = result.out.split("id=")[1].split()[0]
     assert loom("fetch", "--id", batch_id, "--keep").code == 0
-    state = json.loads((home / "batches" / f"echo_{batch_id}.json").read_text())
+    state = json.loads(state_path(home, batch_id).read_text())
     assert state["status"] == "completed"
     assert Path("d_results_echo_echo.csv").read_text().splitlines() == [
         "id,q,llm_response,llm_provider,llm_model,llm_finish_reason,llm_input_tokens,"
@@ -56,9 +66,9 @@ def test_keep_id_and_force(loom, home):
     assert loom("fetch").out.strip() == "No pending batches."
     again = loom("fetch", "-i", batch_id)
     assert again.code == 1 and "already exists" in again.err
-    assert (home / "batches" / f"echo_{batch_id}.json").exists()
+    assert state_path(home, batch_id).exists()
     assert loom("fetch", "-i", batch_id, "--force").code == 0
-    assert not (home / "batches" / f"echo_{batch_id}.json").exists()
+    assert not list((home / "batches").glob("*.json"))
 
 
 def test_fetch_needs_id_or_all(loom):
@@ -81,7 +91,7 @@ def test_a_failing_batch_is_recorded_unknown_and_the_others_still_merge(loom, ho
     assert result.code == 1
     assert f"Batch {broken} (echo): unknown — echo has no batch" in result.err
     assert f"Fabric complete. id={healthy} -> other.json" in result.out
-    state = json.loads((home / "batches" / f"echo_{broken}.json").read_text())
+    state = json.loads(state_path(home, broken).read_text())
     assert state["status"] == "unknown"
     assert "unknown" in loom("list").out
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import attrs
@@ -18,6 +19,7 @@ import attrs
 from loom_core.codecs import CodecRegistry, CodecSpec
 from loom_core.errors import InputError, StateError
 from loom_core.model import (
+    BatchLimits,
     BatchJob,
     BatchRequest,
     BatchStatus,
@@ -38,7 +40,12 @@ from loom_core.ports import (
     SyncProvider,
     TokenCounter,
 )
-from loom_core.serialization import batch_job_from_dict, batch_job_to_dict
+from loom_core.serialization import (
+    batch_job_from_dict,
+    batch_job_to_dict,
+    completion_from_dict,
+    completion_to_dict,
+)
 
 #: A scripted outcome for one call: an answer's text, a whole ``Completion``, or an exception
 #: instance to raise.
@@ -127,24 +134,49 @@ class InMemoryStateStore(StateStore):
         self.saved: dict[tuple[str, str], dict[str, Any]] = {}
         self.unreadable: list[StateError] = []
         self.deleted: list[tuple[str, str]] = []
+        #: (provider, name, part) -> the kept results, as lines a file would hold.
+        self.results: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+        self.locked: set[tuple[str, str]] = set()
 
     def save(self, job: BatchJob) -> None:
-        self.saved[(job.provider, job.batch_id)] = batch_job_to_dict(job)
+        self.saved[(job.provider, job.name)] = batch_job_to_dict(job)
 
-    def load(self, provider: str, batch_id: str) -> BatchJob | None:
-        data = self.saved.get((provider, batch_id))
+    def load(self, provider: str, name: str) -> BatchJob | None:
+        data = self.saved.get((provider, name))
         return None if data is None else batch_job_from_dict(data)
 
     def all(self) -> Iterable[BatchJob | StateError]:
         return [batch_job_from_dict(data) for data in self.saved.values()] + self.unreadable
 
     def delete(self, job: BatchJob) -> None:
-        del self.saved[(job.provider, job.batch_id)]
-        self.deleted.append((job.provider, job.batch_id))
+        del self.saved[(job.provider, job.name)]
+        self.deleted.append((job.provider, job.name))
+        for part in job.parts:
+            self.results.pop((job.provider, job.name, part.index), None)
 
-    def status_of(self, provider: str, batch_id: str) -> str | None:
+    @contextmanager
+    def lock(self, job: BatchJob) -> Iterator[None]:
+        key = (job.provider, job.name)
+        if key in self.locked:
+            raise StateError(f"Batch {job.batch_id} is being worked on by another loom process")
+        self.locked.add(key)
+        try:
+            yield
+        finally:
+            self.locked.discard(key)
+
+    def save_results(self, job: BatchJob, part: int,
+                     results: Iterable[tuple[str, Completion]]) -> None:
+        lines = [completion_to_dict(custom_id, c) for custom_id, c in results]  # whole or none
+        self.results[(job.provider, job.name, part)] = lines
+
+    def load_results(self, job: BatchJob, part: int) -> Iterator[tuple[str, Completion]] | None:
+        lines = self.results.get((job.provider, job.name, part))
+        return None if lines is None else iter([completion_from_dict(l) for l in lines])
+
+    def status_of(self, provider: str, name: str) -> str | None:
         """The status a state file would now show, or None when there is no file."""
-        data = self.saved.get((provider, batch_id))
+        data = self.saved.get((provider, name))
         return None if data is None else data["status"]
 
 
@@ -283,7 +315,8 @@ class FakeBatchProvider(BatchProvider):
     result, as a download that breaks off.
     """
 
-    def __init__(self, *, seed: int = 7) -> None:
+    def __init__(self, *, seed: int = 7, limits: BatchLimits | None = None) -> None:
+        self.limits = limits or BatchLimits()
         self.submissions: dict[str, Submission] = {}
         self.statuses: dict[str, list[BatchStatus]] = {}
         self.status_errors: dict[str, BaseException] = {}

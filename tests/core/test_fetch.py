@@ -12,7 +12,14 @@ from loom_core.services.fetch import FetchOptions, FetchOutcome, fetch_batch, fe
 from loom_core.services.manage import select_batches
 from loom_core.services.submit import SubmitRequest, submit_batch
 
-from .fakes import AlwaysGuard, FakeBatchProvider, InMemoryStateStore, MemoryCodec, NeverGuard
+from .fakes import (
+    AlwaysGuard,
+    FakeBatchProvider,
+    InMemoryCache,
+    InMemoryStateStore,
+    MemoryCodec,
+    NeverGuard,
+)
 
 SOURCE = "in/prompts.mem"
 OUTPUT = "in/prompts_results_openai_gpt-4o-mini.mem"
@@ -24,6 +31,7 @@ class World:
         self.codec = MemoryCodec({SOURCE: [dict(row) for row in ROWS]})
         self.provider = FakeBatchProvider()
         self.store = InMemoryStateStore()
+        self.cache = InMemoryCache()
 
     def remember(self, batch_id: str = "batch_1", *, rows: list[dict[str, object]] = ROWS,
                  status: BatchStatus = BatchStatus.IN_PROGRESS, **changes: object) -> BatchJob:
@@ -53,7 +61,7 @@ class World:
     def fetch(self, job: BatchJob, *, keep: bool = False,
               guard: OutputGuard | None = None) -> FetchOutcome:
         return fetch_batch(job, provider_for=lambda _job: self.provider,
-                           codecs=self.codec.registry(), store=self.store,
+                           codecs=self.codec.registry(), store=self.store, cache=self.cache,
                            guard=guard or AlwaysGuard(), options=FetchOptions(keep=keep))
 
     def responses(self, path: str = OUTPUT) -> list[object]:
@@ -80,19 +88,35 @@ def test_a_pending_batch_is_saved_with_its_status_and_nothing_is_written(
     assert set(world.codec.files) == {SOURCE}
 
 
-@pytest.mark.parametrize("status", [BatchStatus.FAILED, BatchStatus.EXPIRED,
-                                    BatchStatus.CANCELLED])
-def test_an_unsuccessful_batch_is_recorded_and_not_merged(status: BatchStatus) -> None:
+def test_a_failed_batch_is_recorded_and_not_merged() -> None:
     world = World()
     job = world.remember()
-    world.provider.script("batch_1", status)
-    world.answer(job)
+    world.provider.script("batch_1", BatchStatus.FAILED)
 
     outcome = world.fetch(job)
 
-    assert outcome.status is status and outcome.output_path is None
-    assert world.store.status_of("openai", "batch_1") == status.value
+    assert outcome.status is BatchStatus.FAILED and outcome.output_path is None
+    assert world.store.status_of("openai", "batch_1") == "failed"
     assert set(world.codec.files) == {SOURCE}
+
+
+@pytest.mark.parametrize("status", [BatchStatus.EXPIRED, BatchStatus.CANCELLED])
+def test_an_expired_or_cancelled_batch_keeps_the_answers_it_has(status: BatchStatus) -> None:
+    world = World()
+    job = world.remember()
+    world.provider.script("batch_1", status)
+    world.answer(job, missing=("row-1", "row-6"))
+
+    outcome = world.fetch(job)
+
+    assert outcome.status is status and outcome.output_path == OUTPUT
+    assert (outcome.rows, outcome.errors) == (8, 2)
+    rows = world.codec.files[OUTPUT]
+    assert [row["llm_error"] for row in rows].count(NO_ANSWER) == 2
+    assert rows[0]["llm_response"] == "answer to prompt 0"
+    # The answers it produced are in the cache, so a re-run sends only the missing rows.
+    assert len(world.cache.entries) == 6
+    assert world.store.status_of("openai", "batch_1") is None
 
 
 # --- completed batches -------------------------------------------------------------------------
@@ -111,8 +135,8 @@ def test_results_in_shuffled_order_are_merged_into_their_own_rows() -> None:
         {**row, "llm_response": f"answer to {row['prompt']}"} for row in ROWS
     ]
     assert world.codec.columns[OUTPUT] == ["llm_response"]
-    assert outcome == FetchOutcome(job=job, status=BatchStatus.COMPLETED, output_path=OUTPUT,
-                                   rows=len(ROWS), errors=0)
+    assert (outcome.status, outcome.output_path, outcome.rows, outcome.errors) == (
+        BatchStatus.COMPLETED, OUTPUT, len(ROWS), 0)
 
 
 def test_csv_rows_are_matched_by_index_strings() -> None:
@@ -305,7 +329,8 @@ def test_a_provider_that_cannot_be_built_is_one_batchs_problem() -> None:
         raise UnknownProviderError("openai", ["echo"])
 
     outcome = fetch_batch(job, provider_for=provider_for, codecs=world.codec.registry(),
-                          store=world.store, guard=AlwaysGuard(), options=FetchOptions())
+                          store=world.store, cache=world.cache, guard=AlwaysGuard(),
+                          options=FetchOptions())
 
     assert outcome.status is BatchStatus.UNKNOWN and "Unknown provider" in outcome.problem
     assert world.store.status_of("openai", "batch_1") == "unknown"
@@ -321,7 +346,7 @@ def test_one_batchs_trouble_does_not_stop_the_next() -> None:
 
     outcomes = list(fetch_batches(
         [broken, fine], provider_for=lambda _job: world.provider, codecs=world.codec.registry(),
-        store=world.store, guard=AlwaysGuard(), options=FetchOptions(),
+        store=world.store, cache=world.cache, guard=AlwaysGuard(), options=FetchOptions(),
     ))
 
     assert [o.status for o in outcomes] == [BatchStatus.UNKNOWN, BatchStatus.COMPLETED]
@@ -353,7 +378,8 @@ def test_a_submitted_batch_comes_back_through_a_plain_fetch() -> None:
     world = World()
     job = submit_batch(SubmitRequest(source=SOURCE, provider="openai", model="gpt-4o-mini",
                                      with_meta=True),
-                       codecs=world.codec.registry(), provider=world.provider, store=world.store)
+                       codecs=world.codec.registry(), provider=world.provider, store=world.store,
+                       cache=world.cache, guard=AlwaysGuard()).job
     world.provider.script(job.batch_id, BatchStatus.IN_PROGRESS, BatchStatus.COMPLETED)
     world.provider.answer_all(job.batch_id, except_ids=["row-5"],
                               errors={"row-2": "overloaded"})
@@ -362,7 +388,8 @@ def test_a_submitted_batch_comes_back_through_a_plain_fetch() -> None:
         jobs = [e for e in select_batches(world.store, None) if isinstance(e, BatchJob)]
         return list(fetch_batches(jobs, provider_for=lambda _job: world.provider,
                                   codecs=world.codec.registry(), store=world.store,
-                                  guard=AlwaysGuard(), options=FetchOptions()))
+                                  cache=world.cache, guard=AlwaysGuard(),
+                                  options=FetchOptions()))
 
     first, = fetch_all()
     assert first.status is BatchStatus.IN_PROGRESS and OUTPUT not in world.codec.files

@@ -11,7 +11,7 @@ from loom_core.errors import InputError
 from loom_core.model import BatchJob, BatchStatus, GenerationSettings
 from loom_core.services.submit import SubmitRequest, submit_batch
 
-from .fakes import FakeBatchProvider, InMemoryStateStore, MemoryCodec
+from .fakes import AlwaysGuard, FakeBatchProvider, InMemoryCache, InMemoryStateStore, MemoryCodec
 
 NOW = "2026-05-01T12:00:00+00:00"
 CUSTOM_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
@@ -26,12 +26,14 @@ class World:
         self.codec = MemoryCodec(files)
         self.provider = FakeBatchProvider()
         self.store = InMemoryStateStore()
+        self.cache = InMemoryCache()
 
     def submit(self, source: str, **request: Any) -> BatchJob:
         fields: dict[str, Any] = dict(source=source, provider="anthropic", model="claude")
         fields.update(request)
         return submit_batch(SubmitRequest(**fields), codecs=self.codec.registry(),
-                            provider=self.provider, store=self.store, now=lambda: NOW)
+                            provider=self.provider, store=self.store, cache=self.cache,
+                            guard=AlwaysGuard(), now=lambda: NOW).job
 
 
 HOSTILE_IDS = ["task 1", "a/b", "ü", "x" * 100, 7, "", "7"]
@@ -78,21 +80,25 @@ def test_the_state_is_saved_with_the_seeds_fields() -> None:
 
     job = world.submit("data/in.mem", prompt_column="text", with_meta=True)
 
-    saved = world.store.saved[("anthropic", job.batch_id)]
-    assert set(saved) == SEED_FIELDS
-    assert saved == {
+    saved = world.store.saved[("anthropic", job.name)]
+    # The seed's fields, with batch_id naming the provider's batch, plus Loom's job and parts.
+    assert set(saved) == SEED_FIELDS | {"job_id", "parts"}
+    assert {k: v for k, v in saved.items() if k in SEED_FIELDS} == {
         "batch_id": "batch_1", "provider": "anthropic", "model": "claude",
         "original_file_path": "data/in.mem", "file_type": "mem", "prompt_column": "text",
         "id_map": job.id_map, "created_at": NOW, "status": "validating",
         "output_path": None, "with_meta": True,
     }
+    assert saved["job_id"].startswith("loom-20260501T120000-")
+    assert saved["parts"] == [{"index": 0, "start": 0, "end": 2, "batch_id": "batch_1",
+                               "status": "validating"}]
     assert job.status is BatchStatus.VALIDATING
 
 
 def test_a_chosen_output_path_is_remembered() -> None:
     world = World({"in.mem": [{"id": 1, "prompt": "p"}]})
     job = world.submit("in.mem", output="out/answers.mem")
-    assert world.store.saved[("anthropic", job.batch_id)]["output_path"] == "out/answers.mem"
+    assert world.store.saved[("anthropic", job.name)]["output_path"] == "out/answers.mem"
 
 
 def test_settings_go_to_the_provider_and_into_the_state() -> None:
@@ -103,25 +109,16 @@ def test_settings_go_to_the_provider_and_into_the_state() -> None:
 
     submission = world.provider.submissions[job.batch_id]
     assert submission.settings == settings and submission.model == "claude"
-    assert world.store.saved[("anthropic", job.batch_id)]["params"] == {"max_tokens": 50,
-                                                                         "system": "Terse"}
-    assert world.store.load("anthropic", job.batch_id) == job
+    assert world.store.saved[("anthropic", job.name)]["params"] == {"max_tokens": 50,
+                                                                     "system": "Terse"}
+    assert world.store.load("anthropic", job.name) == job
 
 
-def test_metadata_names_the_source_and_the_time() -> None:
+def test_metadata_names_the_job_and_the_part() -> None:
     world = World({"in.mem": [{"id": 1, "prompt": "p"}]})
     job = world.submit("in.mem")
     assert world.provider.submissions[job.batch_id].metadata == {
-        "loom_source": "in.mem", "loom_created_at": NOW}
-
-
-def test_a_long_source_path_is_cut_to_its_tail_in_the_metadata() -> None:
-    source = "d/" * 400 + "in.mem"
-    world = World({source: [{"id": 1, "prompt": "p"}]})
-    job = world.submit(source)
-    loom_source = world.provider.submissions[job.batch_id].metadata["loom_source"]
-    assert len(loom_source) <= 512 and loom_source.endswith("/in.mem")
-    assert world.store.saved[("anthropic", job.batch_id)]["original_file_path"] == source
+        "loom_job": job.job_id, "loom_part": "0"}
 
 
 def test_an_empty_dataset_is_refused_before_the_provider_is_called() -> None:

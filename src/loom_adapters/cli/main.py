@@ -18,6 +18,7 @@ __all__ = ["main"]
 _HANDLERS = {
     "run": "run",
     "fetch": "fetch",
+    "cancel": "cancel",
     "list": "listing",
     "tokens": "tokens",
     "cache": "cache",

@@ -149,10 +149,11 @@ def _add_run(subparsers) -> None:
     run.add_argument("--workers", "-w", type=_positive_int, default=8, metavar="N",
                      help="concurrent requests in --sync mode (default: 8)")
     run.add_argument("--no-cache", action="store_true",
-                     help="always call the provider, even for cached prompts (--sync only); "
+                     help="send every prompt, even those already answered in the cache; "
                           "fresh answers still refresh the cache")
     run.add_argument("--force", action="store_true",
-                     help="overwrite an existing output file without asking (--sync only)")
+                     help="overwrite an existing output file without asking (--sync, or a "
+                          "batch whose every row the cache answers)")
     run.add_argument("--with-meta", action="store_true",
                      help="add llm_provider and llm_model columns (CSV) or fields (JSON)")
     run.add_argument("--max-retries", type=_non_negative_int, default=5, metavar="N",
@@ -180,6 +181,19 @@ def _add_fetch(subparsers) -> None:
                        help="keep the batch's metadata file after a successful fetch")
     fetch.add_argument("--force", action="store_true",
                        help="overwrite existing output files without asking")
+
+
+def _add_cancel(subparsers) -> None:
+    cancel = _command(subparsers, "cancel",
+                      "Cancel a batch job at the provider (its finished answers are kept).",
+                      "loom cancel --id batch_abc123")
+    cancel.add_argument("--id", "-i", dest="batch_id", metavar="ID",
+                        help="cancel one job, by its id or any of its batches' ids")
+    cancel.add_argument("--all", "-a", action="store_true",
+                        help="cancel every running job")
+    cancel.add_argument("--api-key", metavar="KEY", help="override the resolved API key")
+    cancel.add_argument("--base-url", metavar="URL",
+                        help="override the API address the batch was submitted to")
 
 
 def _add_list(subparsers) -> None:
@@ -223,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_LazyVersion)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (_add_run, _add_fetch, _add_list, _add_tokens, _add_cache, _add_providers):
+    for add in (_add_run, _add_fetch, _add_cancel, _add_list, _add_tokens, _add_cache,
+                _add_providers):
         add(subparsers)
     return parser

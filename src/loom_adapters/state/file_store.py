@@ -11,16 +11,24 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from loom_core.errors import StateError
-from loom_core.model import BatchJob
-from loom_core.naming import state_file_name
-from loom_core.serialization import batch_job_from_dict, batch_job_to_dict
+from filelock import FileLock, Timeout
 
-from ..atomic import write_json_atomic
+from loom_core.errors import StateError
+from loom_core.model import BatchJob, Completion
+from loom_core.naming import state_file_name
+from loom_core.serialization import (
+    batch_job_from_dict,
+    batch_job_to_dict,
+    completion_from_dict,
+    completion_to_dict,
+)
+
+from ..atomic import atomic_write, write_json_atomic
 
 __all__ = ["FileStateStore"]
 
@@ -45,19 +53,19 @@ class FileStateStore:
         return path
 
     def save(self, job: BatchJob) -> None:
-        path = self.path_for(job.provider, job.batch_id)
+        path = self.path_for(job.provider, job.name)
         data = batch_job_to_dict(job)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             write_json_atomic(path, data)
         except OSError as exc:
             raise StateError(f"Cannot write batch state {path}: {exc.strerror or exc}") from exc
-        origin = self._origins.pop((job.provider, job.batch_id), None)
+        origin = self._origins.pop((job.provider, job.name), None)
         if origin is not None and origin != path:
             origin.unlink(missing_ok=True)
 
-    def load(self, provider: str, batch_id: str) -> BatchJob | None:
-        path = self.path_for(provider, batch_id)
+    def load(self, provider: str, name: str) -> BatchJob | None:
+        path = self.path_for(provider, name)
         if not path.exists():
             return None
         return self._read(path)
@@ -73,16 +81,17 @@ class FileStateStore:
             except StateError as error:
                 errors.append(error)
                 continue
-            if path.name != state_file_name(job.provider, job.batch_id):
-                self._origins[(job.provider, job.batch_id)] = path
+            if path.name != state_file_name(job.provider, job.name):
+                self._origins[(job.provider, job.name)] = path
             jobs.append(((_timestamp(job.created_at), job.created_at, path.name), job))
         jobs.sort(key=lambda pair: pair[0])
         yield from (job for _key, job in jobs)
         yield from errors
 
     def delete(self, job: BatchJob) -> None:
-        paths = {self.path_for(job.provider, job.batch_id)}
-        origin = self._origins.pop((job.provider, job.batch_id), None)
+        paths = {self.path_for(job.provider, job.name)}
+        paths.update(self._results_path(job, part.index) for part in job.parts)
+        origin = self._origins.pop((job.provider, job.name), None)
         if origin is not None:
             paths.add(origin)
         for path in paths:
@@ -90,6 +99,51 @@ class FileStateStore:
                 path.unlink(missing_ok=True)
             except OSError as exc:
                 raise StateError(f"Cannot delete batch state {path}: {exc.strerror or exc}") from exc
+
+    def lock(self, job: BatchJob) -> AbstractContextManager[None]:
+        """An exclusive lock on the job, across processes; refused at once if held.
+
+        The lock file stays behind (removing it would race with a process about to take it);
+        it is empty and ends in ``.lock``, so nothing mistakes it for state.
+        """
+        path = self.path_for(job.provider, job.name).with_suffix(".lock")
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateError(f"Cannot create {self.directory}: {exc.strerror or exc}") from exc
+        return _held(FileLock(path, timeout=0), job)
+
+    def _results_path(self, job: BatchJob, part: int) -> Path:
+        state = self.path_for(job.provider, job.name)
+        return state.with_name(f"{state.stem}.part{part}.results.jsonl")
+
+    def save_results(self, job: BatchJob, part: int,
+                     results: Iterable[tuple[str, Completion]]) -> None:
+        path = self._results_path(job, part)
+        try:
+            # Streamed line by line into a temporary file: a download that breaks off leaves
+            # nothing behind, and a large batch never sits in memory.
+            with atomic_write(path) as stream:
+                for custom_id, completion in results:
+                    stream.write(json.dumps(completion_to_dict(custom_id, completion),
+                                            ensure_ascii=False) + "\n")
+        except OSError as exc:
+            raise StateError(f"Cannot keep results in {path}: {exc.strerror or exc}") from exc
+
+    def load_results(self, job: BatchJob, part: int) -> Iterator[tuple[str, Completion]] | None:
+        path = self._results_path(job, part)
+        if not path.exists():
+            return None
+        return self._read_results(path)
+
+    def _read_results(self, path: Path) -> Iterator[tuple[str, Completion]]:
+        try:
+            with open(path, encoding="utf-8") as lines:
+                for line in lines:
+                    if line.strip():
+                        yield completion_from_dict(json.loads(line))
+        except (OSError, ValueError) as exc:
+            raise StateError(f"Cannot read kept results {path}: {exc}") from exc
 
     def _files(self) -> list[Path]:
         try:
@@ -130,3 +184,17 @@ def _timestamp(created_at: str) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
+
+
+@contextmanager
+def _held(lock: FileLock, job: BatchJob) -> Iterator[None]:
+    try:
+        lock.acquire()
+    except Timeout:
+        raise StateError(
+            f"Batch {job.batch_id} is being worked on by another loom process; skipped."
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()

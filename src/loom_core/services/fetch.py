@@ -1,22 +1,29 @@
-"""``loom fetch``: look at each remembered batch, and merge the finished ones into their output.
+"""``loom fetch``: look at each remembered job, and merge the ones whose parts have all ended.
 
-One batch's trouble never stops the others: a batch whose look-up raises is recorded as
-``unknown`` with the reason, and the caller exits non-zero at the end. A batch's state is
-deleted only after its output is on disk.
+For each job, holding its lock (a second ``loom fetch`` skips a job the first is working on):
+parts a crash left unrecorded are found or sent; every pending part is asked for its status;
+once all parts have ended, each part's results are downloaded and kept on disk, then merged
+with the cache into the output. Expired and cancelled parts keep the answers they produced;
+rows without one get an ``llm_error``. The job's state is deleted only after its output is
+on disk.
+
+One job's trouble never stops the others: a job whose look-up raises is recorded as
+``unknown`` with the reason, and the caller exits non-zero at the end.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import attrs
 
 from ..codecs import CodecRegistry
-from ..errors import LoomError, OutputExistsError
-from ..merge import write_merged
-from ..model import BatchJob, BatchStatus, Completion
-from ..ports import BatchProvider, OutputGuard, StateStore
+from ..errors import LoomError, OutputExistsError, StateError
+from ..model import WITH_RESULTS, BatchJob, BatchStatus, Completion
+from ..ports import BatchProvider, OutputGuard, ResponseCache, StateStore
 from .dataset import output_path_for
+from .merge_job import MergeOutcome, ensure_may_write, merge_job
+from .parts import find_or_send_unrecorded
 
 __all__ = ["FetchOptions", "FetchOutcome", "fetch_batch", "fetch_batches"]
 
@@ -28,7 +35,7 @@ class FetchOptions:
 
 @attrs.frozen
 class FetchOutcome:
-    """What happened to one batch on this fetch."""
+    """What happened to one job on this fetch."""
 
     job: BatchJob
     status: BatchStatus
@@ -36,6 +43,7 @@ class FetchOutcome:
     rows: int = 0
     errors: int = 0
     problem: str | None = None
+    merged: MergeOutcome | None = None
 
     @property
     def failed(self) -> bool:
@@ -43,19 +51,10 @@ class FetchOutcome:
         return self.problem is not None
 
 
-def fetch_batches(
-    jobs: Iterable[BatchJob],
-    *,
-    provider_for: Callable[[BatchJob], BatchProvider],
-    codecs: CodecRegistry,
-    store: StateStore,
-    guard: OutputGuard,
-    options: FetchOptions,
-) -> Iterable[FetchOutcome]:
+def fetch_batches(jobs: Iterable[BatchJob], **collaborators) -> Iterator[FetchOutcome]:
     """Fetch each job in turn, yielding its outcome as soon as it is known."""
     for job in jobs:
-        yield fetch_batch(job, provider_for=provider_for, codecs=codecs, store=store,
-                          guard=guard, options=options)
+        yield fetch_batch(job, **collaborators)
 
 
 def fetch_batch(
@@ -64,64 +63,75 @@ def fetch_batch(
     provider_for: Callable[[BatchJob], BatchProvider],
     codecs: CodecRegistry,
     store: StateStore,
+    cache: ResponseCache,
     guard: OutputGuard,
     options: FetchOptions,
 ) -> FetchOutcome:
     try:
+        lock = store.lock(job)
+        with lock:
+            return _fetch(job, provider_for, codecs, store, cache, guard, options)
+    except StateError as error:
+        return FetchOutcome(job=job, status=job.status, problem=str(error))
+
+
+def _fetch(job: BatchJob, provider_for: Callable[[BatchJob], BatchProvider],
+           codecs: CodecRegistry, store: StateStore, cache: ResponseCache, guard: OutputGuard,
+           options: FetchOptions) -> FetchOutcome:
+    try:
         provider = provider_for(job)
-        job = _repair_id(job, provider, store)
-        status = provider.status(job.batch_id)
+        codec = codecs.for_file_type(job.file_type)
+        job = _repair_ids(job, provider, store)
+        find_or_send_unrecorded(job, provider=provider, codec=codec, store=store)
+        for part in job.parts:
+            if not part.status.is_terminal:
+                part.status = provider.status(part.batch_id)
     except LoomError as error:
         return _record_unknown(job, store, str(error))
-    except Exception as error:  # an SDK error the adapter did not translate: still one batch
+    except Exception as error:  # an SDK error the adapter did not translate: still one job
         return _record_unknown(job, store, f"{type(error).__name__}: {error}")
 
-    if status is not BatchStatus.COMPLETED:
+    status = job.parts_status()
+    if not status.is_terminal or all(p.status is BatchStatus.FAILED for p in job.parts):
         job.status = status
         store.save(job)
         return FetchOutcome(job=job, status=status)
 
+    destination = output_path_for(job.original_file_path, job.output_path, codec,
+                                  job.provider, job.model)
     try:
-        return _merge(job, provider, codecs, store, guard, options)
+        ensure_may_write(guard, destination, job)
+        for part in job.parts:
+            if part.status in WITH_RESULTS and store.load_results(job, part.index) is None:
+                # Kept whole on disk first: a crash while merging needs no second download.
+                store.save_results(job, part.index, provider.results(part.batch_id))
+        merged = merge_job(job, _kept_results(job, store), codec=codec, cache=cache,
+                           destination=destination)
     except OutputExistsError as error:
-        return FetchOutcome(job=job, status=job.status, problem=str(error))
+        store.save(job)
+        return FetchOutcome(job=job, status=status, problem=str(error))
     except LoomError as error:
         return _record_unknown(job, store, str(error))
     except Exception as error:
         return _record_unknown(job, store, f"{type(error).__name__}: {error}")
 
-
-def _merge(job: BatchJob, provider: BatchProvider, codecs: CodecRegistry, store: StateStore,
-           guard: OutputGuard, options: FetchOptions) -> FetchOutcome:
-    codec = codecs.for_file_type(job.file_type)
-    destination = output_path_for(job.original_file_path, job.output_path, codec,
-                                  job.provider, job.model)
-    if not guard.may_write(destination):
-        raise OutputExistsError(
-            f"Output file {destination} already exists; pass --force to overwrite it "
-            f"(batch {job.batch_id} stays pending until then)."
-        )
-    answers: dict[object, Completion] = {}
-    for custom_id, completion in provider.results(job.batch_id):
-        if custom_id in job.id_map:
-            answers[job.id_map[custom_id]] = completion
-    stats = write_merged(
-        codec, job.original_file_path, destination, answers,
-        keys=codec.keys(job.original_file_path),
-        provider=job.provider, model=job.model,
-        with_meta=job.with_meta,
-    )
-    job.status = BatchStatus.COMPLETED
+    job.status = status
     if options.keep:
         store.save(job)
     else:
         store.delete(job)
-    return FetchOutcome(job=job, status=BatchStatus.COMPLETED, output_path=destination,
-                        rows=stats.rows, errors=stats.errors)
+    return FetchOutcome(job=job, status=status, output_path=destination, rows=merged.rows,
+                        errors=merged.errors, merged=merged)
 
 
-def _repair_id(job: BatchJob, provider: BatchProvider, store: StateStore) -> BatchJob:
-    """Give the job the id its provider expects now, renaming its state file to match.
+def _kept_results(job: BatchJob, store: StateStore) -> Iterator[tuple[str, Completion]]:
+    for part in job.parts:
+        if part.status in WITH_RESULTS:
+            yield from store.load_results(job, part.index) or ()
+
+
+def _repair_ids(job: BatchJob, provider: BatchProvider, store: StateStore) -> BatchJob:
+    """Give the job's parts the ids their provider expects now, renaming the state to match.
 
     Older tools stored some ids in a form the provider no longer accepts (Gemini ids without
     their ``batches/`` prefix); a provider that can tell offers ``canonical_id``. The new file
@@ -130,16 +140,23 @@ def _repair_id(job: BatchJob, provider: BatchProvider, store: StateStore) -> Bat
     canonical_id = getattr(provider, "canonical_id", None)
     if canonical_id is None:
         return job
-    batch_id = canonical_id(job.batch_id)
-    if batch_id == job.batch_id:
+    repaired = attrs.evolve(job, parts=[
+        attrs.evolve(part, batch_id=canonical_id(part.batch_id) if part.batch_id else None)
+        for part in job.parts])
+    repaired.batch_id = canonical_id(job.batch_id) if job.job_id is None else job.batch_id
+    if repaired.batch_id == job.batch_id and all(
+            new.batch_id == old.batch_id for new, old in zip(repaired.parts, job.parts)):
         return job
-    repaired = attrs.evolve(job, batch_id=batch_id)
     store.save(repaired)
-    store.delete(job)
+    if repaired.name != job.name:
+        store.delete(job)
     return repaired
 
 
 def _record_unknown(job: BatchJob, store: StateStore, reason: str) -> FetchOutcome:
+    for part in job.parts:
+        if not part.status.is_terminal:
+            part.status = BatchStatus.UNKNOWN
     job.status = BatchStatus.UNKNOWN
     store.save(job)
     return FetchOutcome(job=job, status=BatchStatus.UNKNOWN, problem=reason)

@@ -22,7 +22,7 @@ def select_batches(store: StateStore, batch_id: str | None) -> Iterable[BatchJob
     if batch_id is None:
         # Terminal batches were reported when they ended; ``--id`` can still look at one again.
         return [e for e in entries if isinstance(e, StateError) or not e.status.is_terminal]
-    chosen = [e for e in entries if isinstance(e, BatchJob) and e.batch_id == batch_id]
+    chosen = [e for e in entries if isinstance(e, BatchJob) and e.answers_to(batch_id)]
     if not chosen:
         raise UsageError(f"No batch with id {batch_id} under Loom's batches folder (see loom list).")
     return chosen

@@ -1,4 +1,9 @@
-"""``loom run`` (batch mode): send the dataset as a provider batch and remember it locally.
+"""``loom run`` (batch mode): send the dataset as one or more provider batches under one job.
+
+Rows whose answer is already cached are not sent. The rest are split into parts that each fit
+the provider's limits (``loom_core.batching``), planned before anything is uploaded. The job is
+saved before the first part is sent and again as each part is accepted, so a crash can never
+orphan a paid-for batch: ``loom fetch`` finds or sends whatever a crash left unrecorded.
 
 Each row goes out under a synthetic custom id (``row-<index>``) that every provider accepts;
 ``id_map`` brings each answer back to its row whatever the row's own id looks like.
@@ -6,18 +11,25 @@ Each row goes out under a synthetic custom id (``row-<index>``) that every provi
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 import attrs
 
+from ..batching import plan_parts, request_size
+from ..cache_key import cache_key
 from ..clock import utc_now
 from ..codecs import CodecRegistry
-from ..model import BatchJob, BatchRequest, BatchStatus, GenerationSettings
+from ..errors import AuthenticationError, InputError, PermanentError, UsageError
+from ..model import BatchJob, BatchPart, BatchLimits, BatchStatus, GenerationSettings
 from ..naming import custom_id_for
-from ..ports import BatchProvider, StateStore
-from .dataset import load_dataset
+from ..ports import BatchProvider, OutputGuard, ResponseCache, StateStore
+from ..template import PromptTemplate
+from .dataset import output_path_for
+from .merge_job import MergeOutcome, merge_from_cache
+from .parts import send_parts
 
-__all__ = ["SubmitRequest", "submit_batch"]
+__all__ = ["SubmitOutcome", "SubmitRequest", "new_job_id", "submit_batch"]
 
 
 @attrs.frozen
@@ -35,6 +47,23 @@ class SubmitRequest:
     with_meta: bool = False
     #: Remembered with the batch, so ``loom fetch`` asks the same server.
     base_url: str | None = None
+    use_cache: bool = True
+
+
+@attrs.frozen
+class SubmitOutcome:
+    """A submitted job, or (every row being cached) the output written at once."""
+
+    rows: int
+    cached: int
+    job: BatchJob | None = None
+    written: MergeOutcome | None = None
+
+
+def new_job_id(now: str) -> str:
+    """``loom-20261126T104300-1a2b3c4d``: sortable, unique, safe in a file name."""
+    stamp = now[:19].replace("-", "").replace(":", "")
+    return f"loom-{stamp}-{uuid.uuid4().hex[:8]}"
 
 
 def submit_batch(
@@ -43,27 +72,55 @@ def submit_batch(
     codecs: CodecRegistry,
     provider: BatchProvider,
     store: StateStore,
+    cache: ResponseCache,
+    guard: OutputGuard,
     now: Callable[[], str] = utc_now,
-) -> BatchJob:
-    dataset = load_dataset(codecs, request.source, request.prompt_column, request.template)
-    requests = [BatchRequest(custom_id_for(r.index), r.prompt) for r in dataset.records]
-    id_map = {req.custom_id: record.key for req, record in zip(requests, dataset.records)}
+) -> SubmitOutcome:
+    codec = codecs.for_path(request.source)
+    template = PromptTemplate(request.template) if request.template is not None else None
+    settings_json = request.settings.canonical_json()
+
+    # First pass: what to send, and how to split it. Nothing is sent or written yet.
+    id_map: dict[str, object] = {}
+    sizes = []
+    rows = cached = 0
+    for record in codec.read(request.source, request.prompt_column, template):
+        rows += 1
+        if request.use_cache and cache.get(
+                cache_key(request.provider, request.model, record.prompt, request.settings)):
+            cached += 1
+            continue
+        id_map[custom_id_for(record.index)] = record.key
+        sizes.append(request_size(record.prompt, settings_json))
+    if rows == 0:
+        raise InputError(f"{request.source}: the dataset is empty; there is nothing to send.")
+
     created_at = now()
-    batch_id = provider.submit(
-        request.model, requests, request.settings,
-        {"loom_source": _short(request.source), "loom_created_at": created_at},
-    )
     job = BatchJob(
-        batch_id=batch_id, provider=request.provider, model=request.model,
-        original_file_path=request.source, file_type=dataset.codec.file_type,
+        batch_id="", provider=request.provider, model=request.model,
+        original_file_path=request.source, file_type=codec.file_type,
         prompt_column=request.prompt_column, id_map=id_map, created_at=created_at,
         status=BatchStatus.VALIDATING, output_path=request.output,
         with_meta=request.with_meta, settings=request.settings, base_url=request.base_url,
+        job_id=new_job_id(created_at), prompt_template=request.template,
+        parts=[BatchPart(index=i, start=start, end=end) for i, (start, end)
+               in enumerate(plan_parts(sizes, getattr(provider, "limits", BatchLimits())))],
     )
+    job.batch_id = job.job_id or ""
+    if not id_map:
+        destination = output_path_for(request.source, request.output, codec,
+                                      request.provider, request.model)
+        written = merge_from_cache(job, codec=codec, cache=cache, guard=guard,
+                                   destination=destination)
+        return SubmitOutcome(rows=rows, cached=cached, written=written)
+
+    # Recorded before anything is sent: a crash from here on leaves a job fetch can finish.
     store.save(job)
-    return job
-
-
-def _short(text: str, limit: int = 500) -> str:
-    # OpenAI caps metadata values at 512 characters; the tail of a path is the telling part.
-    return text if len(text) <= limit else text[-limit:]
+    try:
+        send_parts(job, list(job.parts), provider=provider, codec=codec, store=store)
+    except (UsageError, AuthenticationError, PermanentError):
+        # Refused outright: if nothing was accepted, there is nothing to remember.
+        if all(part.batch_id is None for part in job.parts):
+            store.delete(job)
+        raise
+    return SubmitOutcome(rows=rows, cached=cached, job=job)

@@ -16,10 +16,18 @@ _COLUMNS = ("BATCH ID", "PROVIDER", "MODEL", "STATUS", "CREATED", "SOURCE")
 def handle(args: argparse.Namespace) -> int:
     container = open_container()
     entries = list_batches(container.state_store())
-    rows = [
-        (e.batch_id, e.provider, e.model, e.status.value, e.created_at, e.original_file_path)
-        for e in entries if not isinstance(e, StateError)
-    ]
+    rows = []
+    for entry in entries:
+        if isinstance(entry, StateError):
+            continue
+        single = len(entry.parts) == 1
+        rows.append((entry.batch_id if single else entry.job_id, entry.provider, entry.model,
+                     entry.status.value, entry.created_at, entry.original_file_path))
+        if not single:
+            # The parts of a job sent as several provider batches, under it.
+            rows.extend((f"  {part.batch_id or '(not sent yet)'}", "", "",
+                         part.status.value, f"part {part.index + 1}/{len(entry.parts)}",
+                         f"{part.size:,} rows") for part in entry.parts)
     for entry in entries:
         if isinstance(entry, StateError):
             print(f"Unreadable: {entry}", file=sys.stderr)

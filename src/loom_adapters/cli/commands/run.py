@@ -13,6 +13,7 @@ from loom_core.services.submit import SubmitRequest, submit_batch
 from ..guard import ConfirmingGuard
 from ..interrupts import stop_on_signals
 from ..progress import RunProgress, progress_for
+from ..reports import report_submitted
 from ..settings import settings_from_args, template_from_args
 from ._common import adapter_for, open_container
 
@@ -26,15 +27,16 @@ def handle(args: argparse.Namespace) -> int:
     if not args.sync:
         provider = adapter_for(container, args.provider, "batch", args.api_key,
                                base_url=args.base_url)
-        job = submit_batch(
+        outcome = submit_batch(
             SubmitRequest(source=args.file, provider=args.provider, model=args.model,
                           prompt_column=args.col, template=template, output=args.output,
                           settings=settings, with_meta=args.with_meta,
-                          base_url=args.base_url),
+                          base_url=args.base_url, use_cache=not args.no_cache),
             codecs=container.codec_registry(), provider=provider,
-            store=container.state_store(),
+            store=container.state_store(), cache=container.response_cache(),
+            guard=ConfirmingGuard(args.force),
         )
-        print(f"Batch submitted. id={job.batch_id} provider={job.provider}")
+        report_submitted(outcome)
         return 0
 
     provider = adapter_for(container, args.provider, "sync", args.api_key, args.workers,

@@ -7,6 +7,9 @@ Submit writes one line per request (``custom_id``, ``POST /v1/chat/completions``
 line by line: the output file holds answers (and per-request HTTP errors, whose
 ``response.status_code`` is not 200), the error file holds requests that never ran
 (``batch_expired``, ``batch_cancelled``) or failed; either file may be absent.
+
+The ``dialect`` and the size limits are per instance, so that the openai-compatible plugin can
+reuse this class for other servers' Batch APIs (vLLM's) without OpenAI's name or OpenAI's caps.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from loom_core.providers import ProviderConfig
 
 from .client import sync_client
 from .errors import translated
-from .request import OPENAI, chat_body
+from .request import OPENAI, ChatDialect, chat_body
 from .response import completion_from_chat, one_line
 
 __all__ = ["ENDPOINT", "MAX_FILE_BYTES", "MAX_REQUESTS", "OpenAIBatch", "result_of_line"]
@@ -64,18 +67,18 @@ def _failure(label: str, error: Any) -> Completion:
     return Completion.failure(one_line(f"{label}" + (f" {code}" if code else "") + f": {said}"))
 
 
-def result_of_line(item: Mapping[str, Any]) -> tuple[str, Completion]:
+def result_of_line(item: Mapping[str, Any], label: str = "OpenAI") -> tuple[str, Completion]:
     """One line of an output or error file -> (custom id, its answer or its failure)."""
     custom_id = str(item.get("custom_id"))
     if item.get("error"):
-        return custom_id, _failure("OpenAI", item["error"])
+        return custom_id, _failure(label, item["error"])
     response = item.get("response") or {}
     status = response.get("status_code")
     body = response.get("body") or {}
     if status != 200:
-        return custom_id, _failure(f"OpenAI {status}", body.get("error"))
+        return custom_id, _failure(f"{label} {status}", body.get("error"))
     try:
-        return custom_id, completion_from_chat(body, "OpenAI")
+        return custom_id, completion_from_chat(body, label)
     except ProviderError as error:
         return custom_id, Completion.failure(str(error))
 
@@ -83,9 +86,16 @@ def result_of_line(item: Mapping[str, Any]) -> tuple[str, Completion]:
 class OpenAIBatch:
     """``BatchProvider`` over the openai SDK's files and batches resources."""
 
-    def __init__(self, client: openai.OpenAI, api_key: str | None) -> None:
+    #: OpenAI's caps on one batch file; None where a server has none that Loom knows of.
+    max_requests: int | None = MAX_REQUESTS
+    max_file_bytes: int | None = MAX_FILE_BYTES
+
+    def __init__(self, client: openai.OpenAI, api_key: str | None,
+                 dialect: ChatDialect = OPENAI) -> None:
         self._client = client
         self._api_key = api_key
+        self._dialect = dialect
+        self._label = dialect.display_name
 
     @classmethod
     def from_config(cls, config: ProviderConfig) -> OpenAIBatch:
@@ -93,9 +103,10 @@ class OpenAIBatch:
 
     def submit(self, model: str, requests: Sequence[BatchRequest], settings: GenerationSettings,
                metadata: Mapping[str, str]) -> str:
-        if len(requests) > MAX_REQUESTS:
+        name = self._dialect.name
+        if self.max_requests is not None and len(requests) > self.max_requests:
             raise UnsupportedError(
-                f"openai does not support batches of more than {MAX_REQUESTS:,} requests "
+                f"{name} does not support batches of more than {self.max_requests:,} requests "
                 f"(this one has {len(requests):,}); split the file or use --sync"
             )
         with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as lines:
@@ -103,16 +114,17 @@ class OpenAIBatch:
             for request in requests:
                 line = json.dumps({
                     "custom_id": request.custom_id, "method": "POST", "url": ENDPOINT,
-                    "body": chat_body(model, request.prompt, settings, OPENAI),
+                    "body": chat_body(model, request.prompt, settings, self._dialect),
                 }, ensure_ascii=False) + "\n"
                 size += lines.write(line.encode("utf-8"))
-            if size > MAX_FILE_BYTES:
+            if self.max_file_bytes is not None and size > self.max_file_bytes:
                 raise UnsupportedError(
-                    f"openai does not support batch files over 200 MB (this one is "
+                    f"{name} does not support batch files over "
+                    f"{self.max_file_bytes / 1024 / 1024:,.0f} MB (this one is "
                     f"{size / 1024 / 1024:,.0f} MB); split the file or use --sync"
                 )
             lines.seek(0)
-            with translated(self._api_key):
+            with translated(self._api_key, self._label):
                 # The name must end in .jsonl: the API refuses a batch file without it.
                 uploaded = self._client.files.create(file=("loom-batch.jsonl", lines),
                                                      purpose="batch")
@@ -126,18 +138,18 @@ class OpenAIBatch:
         return batch.id
 
     def status(self, batch_id: str) -> BatchStatus:
-        with translated(self._api_key):
+        with translated(self._api_key, self._label):
             batch = self._client.batches.retrieve(batch_id)
         try:
             return _STATUSES[batch.status]
         except KeyError:
             raise PermanentError(
-                f"OpenAI reported batch {batch_id} in a status Loom does not recognise: "
+                f"{self._label} reported batch {batch_id} in a status Loom does not recognise: "
                 f"{batch.status!r}"
             ) from None
 
     def results(self, batch_id: str) -> Iterator[tuple[str, Completion]]:
-        with translated(self._api_key):
+        with translated(self._api_key, self._label):
             batch = self._client.batches.retrieve(batch_id)
         # A batch whose every request failed has only an error file; an expired one keeps
         # its finished answers in the output file and the rest in the error file.
@@ -146,7 +158,7 @@ class OpenAIBatch:
                 yield from self._lines(file_id)
 
     def _lines(self, file_id: str) -> Iterator[tuple[str, Completion]]:
-        with translated(self._api_key):
+        with translated(self._api_key, self._label):
             with self._client.files.with_streaming_response.content(file_id) as response:
                 for number, line in enumerate(response.iter_lines(), 1):
                     if not line.strip():
@@ -157,10 +169,11 @@ class OpenAIBatch:
                         item = None
                     if not isinstance(item, dict):
                         raise PermanentError(
-                            f"OpenAI batch file {file_id}, line {number}, is not a JSON object"
+                            f"{self._label} batch file {file_id}, line {number}, is not a JSON "
+                            f"object"
                         )
-                    yield result_of_line(item)
+                    yield result_of_line(item, self._label)
 
     def cancel(self, batch_id: str) -> None:
-        with translated(self._api_key):
+        with translated(self._api_key, self._label):
             self._client.batches.cancel(batch_id)

@@ -3,8 +3,9 @@
 Every SDK call in this package runs inside ``translated(api_key)``, so no SDK exception crosses
 a port: status errors map by HTTP status (with OpenAI's ``insufficient_quota`` as a quota that
 waiting will not bring back, and the wait read from the rate-limit headers), timeouts and
-dropped connections are transient. Messages are one line, say what OpenAI said, and never
-contain the key.
+dropped connections are transient. Messages are one line, say what the API said, and never
+contain the key. ``label`` names the API in them: "OpenAI" here, the provider's name when the
+openai-compatible plugin reuses these adapters for another server.
 """
 
 from __future__ import annotations
@@ -33,36 +34,37 @@ def scrub(text: str, api_key: str | None) -> str:
     return text
 
 
-def domain_error(error: Exception, api_key: str | None = None) -> ProviderError:
+def domain_error(error: Exception, api_key: str | None = None,
+                 label: str = "OpenAI") -> ProviderError:
     """The domain error for an exception raised by the openai SDK (or its HTTP layer)."""
     if isinstance(error, openai.APIStatusError):
         body = error.body if isinstance(error.body, dict) else {}
         said = body.get("message") or error.message
         code = body.get("code") or body.get("type")
-        label = f"OpenAI {error.status_code}" + (f" {code}" if code else "")
+        said_by = f"{label} {error.status_code}" + (f" {code}" if code else "")
         quota = body.get("code") in _QUOTA_CODES or body.get("type") in _QUOTA_CODES
         return error_for_status(
-            error.status_code, scrub(f"{label}: {said}", api_key),
+            error.status_code, scrub(f"{said_by}: {said}", api_key),
             retry_after=retry_after_from_headers(error.response.headers), quota=quota,
         )
     if isinstance(error, openai.APITimeoutError):
-        return TransientError("OpenAI: the request timed out")
+        return TransientError(f"{label}: the request timed out")
     if isinstance(error, openai.APIConnectionError):
         cause = error.__cause__ or error.__context__
         detail = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
-        return TransientError(scrub(f"OpenAI: could not reach the API{detail}", api_key))
+        return TransientError(scrub(f"{label}: could not reach the API{detail}", api_key))
     if isinstance(error, httpx2.TimeoutException):
-        return TransientError("OpenAI: the request timed out")
+        return TransientError(f"{label}: the request timed out")
     if isinstance(error, httpx2.TransportError):
         # Raised directly (not wrapped by the SDK) while a streamed download is being read.
-        return TransientError(scrub(f"OpenAI: the connection failed ({error})", api_key))
-    return PermanentError(scrub(f"OpenAI: {type(error).__name__}: {error}", api_key))
+        return TransientError(scrub(f"{label}: the connection failed ({error})", api_key))
+    return PermanentError(scrub(f"{label}: {type(error).__name__}: {error}", api_key))
 
 
 @contextmanager
-def translated(api_key: str | None) -> Iterator[None]:
+def translated(api_key: str | None, label: str = "OpenAI") -> Iterator[None]:
     """Run the block, turning any SDK exception into its domain error."""
     try:
         yield
     except (openai.OpenAIError, httpx2.HTTPError) as error:
-        raise domain_error(error, api_key) from error
+        raise domain_error(error, api_key, label) from error

@@ -53,9 +53,17 @@ class ChatDialect:
     max_stop: int | None = None
     #: Apply OpenAI's reasoning-model rules (max_completion_tokens, default sampling only).
     reasoning_rules: bool = False
+    #: How error messages name the API ("OpenAI"); ``name`` when empty. Adapters reused for
+    #: another server (the openai-compatible plugin) must not blame OpenAI for its answers.
+    label: str = ""
+
+    @property
+    def display_name(self) -> str:
+        return self.label or self.name
 
 
-OPENAI = ChatDialect(name="openai", max_stop=OPENAI_MAX_STOP, reasoning_rules=True)
+OPENAI = ChatDialect(name="openai", max_stop=OPENAI_MAX_STOP, reasoning_rules=True,
+                     label="OpenAI")
 # OpenRouter passes top_k on to the models that have it, and translates max_tokens itself
 # for reasoning models, so none of OpenAI's own refusals apply.
 OPENROUTER = ChatDialect(name="openrouter", supports_top_k=True)

@@ -1,0 +1,112 @@
+"""Writing a batch job's output: its downloaded answers, plus the rows the cache answered.
+
+Rows answered from the cache were never sent; rows sent are answered by their part's results
+(kept on disk by ``loom fetch`` before merging, so a crash here needs no second download).
+Every downloaded answer goes into the cache on the way, so the same prompt is never paid
+twice, and a re-run of the same ``loom run`` sends only the rows that still have no answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import attrs
+
+from ..cache_key import cache_key
+from ..clock import utc_now
+from ..errors import LoomError, OutputExistsError
+from ..merge import answer_for, write_merged
+from ..model import BatchJob, CacheEntry, Completion, RowKey
+from ..ports import FileCodec, OutputGuard, ResponseCache
+from ..template import PromptTemplate
+
+__all__ = ["MergeOutcome", "ensure_may_write", "merge_from_cache", "merge_job"]
+
+_WRITES_IN_FLIGHT = 256
+
+
+@attrs.frozen
+class MergeOutcome:
+    output_path: str
+    rows: int
+    answered: int
+    #: Rows whose cell holds an error: failed requests and rows with no answer at all.
+    errors: int
+    from_cache: int
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+def ensure_may_write(guard: OutputGuard, destination: str, job: BatchJob) -> None:
+    if not guard.may_write(destination):
+        raise OutputExistsError(
+            f"Output file {destination} already exists; pass --force to overwrite it "
+            f"(batch {job.batch_id} stays pending until then).")
+
+
+def merge_from_cache(job: BatchJob, *, codec: FileCodec, cache: ResponseCache,
+                     guard: OutputGuard, destination: str) -> MergeOutcome:
+    """The output of a job whose every row the cache answers."""
+    ensure_may_write(guard, destination, job)
+    return merge_job(job, (), codec=codec, cache=cache, destination=destination)
+
+
+def merge_job(job: BatchJob, results: Iterable[tuple[str, Completion]], *, codec: FileCodec,
+              cache: ResponseCache, destination: str,
+              now: Callable[[], str] = utc_now) -> MergeOutcome:
+    """Write ``destination`` from the job's ``results`` (custom id, completion) and the cache."""
+    answers: dict[RowKey, Completion] = {}
+    for custom_id, completion in results:
+        if custom_id in job.id_map:
+            answers[job.id_map[custom_id]] = completion
+
+    template = PromptTemplate(job.prompt_template) if job.prompt_template is not None else None
+    created_at = now()
+    keys: list[RowKey] = []
+    from_cache = input_tokens = output_tokens = 0
+    # Cache files are written by a few threads beside the merge: one file per answer is the
+    # slow part of merging a large batch, and the disk can take several at once.
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="loom-cache") as writer:
+        writes: deque[Future[None]] = deque()
+        for record in codec.read(job.original_file_path, job.prompt_column, template):
+            keys.append(record.key)
+            key = cache_key(job.provider, job.model, record.prompt, job.settings)
+            completion = answer_for(answers, record.key)
+            if completion is None:
+                entry = cache.get(key)
+                if entry is not None:
+                    answers[record.key] = entry.to_completion()
+                    from_cache += 1
+                continue
+            if completion.ok:
+                input_tokens += completion.input_tokens or 0
+                output_tokens += completion.output_tokens or 0
+                writes.append(writer.submit(cache.put, key, _entry(job, completion, created_at)))
+                if len(writes) > _WRITES_IN_FLIGHT:  # bounded, so memory stays flat
+                    _settle(writes.popleft())
+        while writes:
+            _settle(writes.popleft())
+
+    stats = write_merged(codec, job.original_file_path, destination, answers, keys=keys,
+                         provider=job.provider, model=job.model, with_meta=job.with_meta)
+    return MergeOutcome(output_path=destination, rows=stats.rows, answered=stats.answered,
+                        errors=stats.errors, from_cache=from_cache,
+                        input_tokens=input_tokens, output_tokens=output_tokens)
+
+
+def _settle(write: Future[None]) -> None:
+    try:
+        write.result()
+    except LoomError:
+        pass  # a full cache disk costs a future cache hit, never this output
+
+
+def _entry(job: BatchJob, completion: Completion, created_at: str) -> CacheEntry:
+    return CacheEntry(
+        provider=job.provider, model=job.model, response=completion.text or "",
+        created_at=created_at, params=job.settings.set_fields() or None,
+        finish_reason=completion.finish_reason, input_tokens=completion.input_tokens,
+        output_tokens=completion.output_tokens,
+    )

@@ -21,8 +21,16 @@ from typing import Any
 import anthropic
 
 from loom_core.errors import PermanentError, UnsupportedError
-from loom_core.model import BatchRequest, BatchStatus, Completion, GenerationSettings
+from loom_core.model import (
+    BatchLimits,
+    BatchRequest,
+    BatchStatus,
+    Completion,
+    GenerationSettings,
+)
 from loom_core.providers import ProviderConfig
+
+from ..batch_lookup import CLOCK_SKEW_SECONDS, epoch_seconds
 
 from .clients import sync_client
 from .errors import translated
@@ -86,9 +94,33 @@ def line_completion(result: Any) -> Completion:
 class AnthropicBatch:
     """Submits, watches, reads and cancels Message Batches."""
 
+    #: A little under the API's caps: the core plans parts from estimated sizes.
+    limits = BatchLimits(max_requests=MAX_REQUESTS, max_bytes=int(MAX_BYTES * 0.95))
+
     def __init__(self, config: ProviderConfig) -> None:
         self._api_key = config.api_key
         self._client = sync_client(config)
+
+    def find_batch(self, metadata: Mapping[str, str], size: int,
+                   created_after: str) -> str | None:
+        """The one batch of ``size`` requests created since ``created_after``, if exactly one.
+
+        Message Batches carry no metadata, so a batch lost in a crash is recognised by its
+        size and time alone; when that is ambiguous, nothing is claimed (and the part is sent
+        again rather than merged with a stranger's results).
+        """
+        cutoff = epoch_seconds(created_after) - CLOCK_SKEW_SECONDS
+        candidates = []
+        with translated(api_key=self._api_key):
+            for batch in self._client.messages.batches.list(limit=100):  # newest first
+                if epoch_seconds(batch.created_at) < cutoff:
+                    break
+                counts = batch.request_counts
+                total = (counts.processing + counts.succeeded + counts.errored
+                         + counts.canceled + counts.expired)
+                if total == size:
+                    candidates.append(batch.id)
+        return candidates[0] if len(candidates) == 1 else None
 
     def submit(self, model: str, requests: Sequence[BatchRequest], settings: GenerationSettings,
                metadata: Mapping[str, str]) -> str:

@@ -21,8 +21,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any, TypeVar
 
 from loom_core.errors import PermanentError
-from loom_core.model import BatchRequest, BatchStatus, Completion, GenerationSettings
+from loom_core.model import (
+    BatchLimits,
+    BatchRequest,
+    BatchStatus,
+    Completion,
+    GenerationSettings,
+)
 from loom_core.providers import ProviderConfig
+
+from ..batch_lookup import CLOCK_SKEW_SECONDS, epoch_seconds
 
 from .client import DEFAULT_TIMEOUT, make_sync_client
 from .errors import one_line, translate
@@ -34,6 +42,8 @@ __all__ = ["INLINE_LIMIT_BYTES", "GoogleBatch"]
 #: Serialized inline requests above this size go as an uploaded file. The API's limit on the
 #: whole create request is about 20 MB; the margin covers the envelope around the requests.
 INLINE_LIMIT_BYTES = 19_000_000
+#: The most an uploaded batch input file may hold.
+MAX_FILE_BYTES = 2 * 1024**3
 _DISPLAY_NAME_LIMIT = 128
 _NAME = re.compile(r"batches/[^/\s]+")
 
@@ -126,6 +136,22 @@ class GoogleBatch:
                     yield key, self._completion(item.response, item.error)
         elif dest.file_name:
             yield from self._file_results(dest.file_name)
+
+    @property
+    def limits(self) -> BatchLimits:
+        # Requests past the inline limit go as an uploaded file, which may hold up to 2 GB.
+        return BatchLimits(max_bytes=int(MAX_FILE_BYTES * 0.95))
+
+    def find_batch(self, metadata: Mapping[str, str], size: int,
+                   created_after: str) -> str | None:
+        """The batch whose display name carries ``metadata``, created since ``created_after``."""
+        wanted = _display_name(metadata)
+        cutoff = epoch_seconds(created_after) - CLOCK_SKEW_SECONDS
+        jobs = self._call(lambda: list(self._client.batches.list()))
+        for job in jobs:
+            if job.display_name == wanted and epoch_seconds(job.create_time) >= cutoff:
+                return job.name
+        return None
 
     def cancel(self, batch_id: str) -> None:
         name = self.canonical_id(batch_id)

@@ -22,8 +22,16 @@ from typing import Any
 import openai
 
 from loom_core.errors import PermanentError, ProviderError, UnsupportedError
-from loom_core.model import BatchRequest, BatchStatus, Completion, GenerationSettings
+from loom_core.model import (
+    BatchLimits,
+    BatchRequest,
+    BatchStatus,
+    Completion,
+    GenerationSettings,
+)
 from loom_core.providers import ProviderConfig
+
+from ..batch_lookup import CLOCK_SKEW_SECONDS, epoch_seconds
 
 from .client import sync_client
 from .errors import translated
@@ -100,6 +108,27 @@ class OpenAIBatch:
     @classmethod
     def from_config(cls, config: ProviderConfig) -> OpenAIBatch:
         return cls(sync_client(config), config.api_key)
+
+    @property
+    def limits(self) -> BatchLimits:
+        # A little under the caps: the core plans parts from estimated sizes.
+        return BatchLimits(
+            max_requests=self.max_requests,
+            max_bytes=int(self.max_file_bytes * 0.95) if self.max_file_bytes else None)
+
+    def find_batch(self, metadata: Mapping[str, str], size: int,
+                   created_after: str) -> str | None:
+        """The batch carrying ``metadata`` among those created since ``created_after``."""
+        cutoff = epoch_seconds(created_after) - CLOCK_SKEW_SECONDS
+        wanted = _metadata(metadata)
+        with translated(self._api_key, self._label):
+            for batch in self._client.batches.list(limit=100):  # newest first, all pages
+                if batch.created_at < cutoff:
+                    break
+                found = batch.metadata or {}
+                if all(found.get(key) == value for key, value in wanted.items()):
+                    return batch.id
+        return None
 
     def submit(self, model: str, requests: Sequence[BatchRequest], settings: GenerationSettings,
                metadata: Mapping[str, str]) -> str:

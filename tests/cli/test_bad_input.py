@@ -23,7 +23,7 @@ CASES = {
     "corrupt gzip": ("p.json.gz", ["-f", "p.json.gz"], "gzip"),
     "undecodable bytes": ("d.csv", ["-f", "d.csv", "-c", "q"], "UTF-8"),
     "unknown provider": ("ok.json", ["-f", "ok.json", "-p", "nope"],
-                         "Unknown provider 'nope'. Installed providers: echo, keyed."),
+                         "Unknown provider 'nope'. Installed providers: echo, keyed, tiny."),
     "missing key": ("ok.json", ["-f", "ok.json", "-p", "keyed", "--sync"], "KEYED_API_KEY"),
 }
 

@@ -282,3 +282,10 @@ def test_kept_completions_round_trip() -> None:
     assert completion_from_dict(completion_to_dict("row-1", completion)) == ("row-1", completion)
     assert completion_to_dict("row-2", Completion.failure("x")) == {"custom_id": "row-2",
                                                                   "error": "x"}
+
+
+def test_a_token_budget_the_user_gives_splits_the_job() -> None:
+    world = World()
+    job = world.submit(max_batch_tokens=10).job  # each prompt is about 4 tokens
+    assert len(job.parts) > 1
+    assert all(part.size <= 2 for part in job.parts)

@@ -160,6 +160,10 @@ def _add_run(subparsers) -> None:
                      help="retries of a rate-limited or failed call in --sync mode (default: 5)")
     run.add_argument("--quiet", "-q", action="store_true",
                      help="no progress bar and no summary line (errors are still shown)")
+    run.add_argument("--max-batch-tokens", type=_positive_int, metavar="N",
+                     help="the provider's limit on queued input tokens per model (OpenAI's "
+                          "enqueued-token limit for your tier): a job is split so each part "
+                          "stays under it (batch mode)")
     _prompt_flags(run)
     _settings_flags(run)
 

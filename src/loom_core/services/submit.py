@@ -48,6 +48,9 @@ class SubmitRequest:
     #: Remembered with the batch, so ``loom fetch`` asks the same server.
     base_url: str | None = None
     use_cache: bool = True
+    #: The provider's queue limit on input tokens per model (OpenAI's enqueued tokens), when
+    #: the user knows it: each part then stays under it.
+    max_batch_tokens: int | None = None
 
 
 @attrs.frozen
@@ -64,6 +67,13 @@ def new_job_id(now: str) -> str:
     """``loom-20261126T104300-1a2b3c4d``: sortable, unique, safe in a file name."""
     stamp = now[:19].replace("-", "").replace(":", "")
     return f"loom-{stamp}-{uuid.uuid4().hex[:8]}"
+
+
+def _limits(provider: BatchProvider, request: SubmitRequest) -> BatchLimits:
+    limits = getattr(provider, "limits", None) or BatchLimits()
+    if request.max_batch_tokens is not None:
+        limits = attrs.evolve(limits, max_tokens=request.max_batch_tokens)
+    return limits
 
 
 def submit_batch(
@@ -104,7 +114,7 @@ def submit_batch(
         with_meta=request.with_meta, settings=request.settings, base_url=request.base_url,
         job_id=new_job_id(created_at), prompt_template=request.template,
         parts=[BatchPart(index=i, start=start, end=end) for i, (start, end)
-               in enumerate(plan_parts(sizes, getattr(provider, "limits", BatchLimits())))],
+               in enumerate(plan_parts(sizes, _limits(provider, request)))],
     )
     job.batch_id = job.job_id or ""
     if not id_map:

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from loom_core.model import BatchStatus
 from tests.emulator.replies import FAIL_MARKER, count_words, reply_text
+from tests.support import state_of, state_path
 
 MODEL = "claude-emu"
 OUT_JSON = f"p_results_anthropic_{MODEL}.json"
@@ -160,8 +162,18 @@ def submit(loom, source: str = "p.json", *extra: str) -> str:
     return line.split("id=")[1].split()[0]
 
 
-def state_of(home: Path, batch_id: str) -> dict:
-    return json.loads((home / "batches" / f"anthropic_{batch_id}.json").read_text())
+def state_files(home: Path) -> list[Path]:
+    return sorted((home / "batches").glob("anthropic_*.json"))
+
+
+def summary(rows: int, answered: list[str], cached: int = 0) -> str:
+    """The line ``loom fetch`` prints under a merged batch; ``answered`` are the prompts whose
+    answers were downloaded (the emulator counts a word as a token)."""
+    tokens_in = sum(count_words(prompt) for prompt in answered)
+    tokens_out = sum(count_words(reply_text(MODEL, prompt)) for prompt in answered)
+    done = len(answered) + cached
+    return (f"  {rows} rows: {done} answered ({cached} from the cache), {rows - done} errors; "
+            f"tokens {tokens_in} in / {tokens_out} out")
 
 
 def test_batch_run_list_fetch_merges_by_custom_id(env, loom, home):
@@ -171,7 +183,11 @@ def test_batch_run_list_fetch_merges_by_custom_id(env, loom, home):
     batch_id = submit(loom)
     sent = env.requests("anthropic", "batches_create")[-1]["json"]["requests"]
     assert [r["custom_id"] for r in sent] == [f"row-{i}" for i in range(len(items))]
-    assert state_of(home, batch_id)["status"] == "validating"
+    state = state_of(home, batch_id)
+    assert state["status"] == "validating" and state["batch_id"] == batch_id
+    assert state_path(home, batch_id).name == f"anthropic_{state['job_id']}.json"
+    assert state["parts"] == [{"index": 0, "start": 0, "end": len(items),
+                               "batch_id": batch_id, "status": "validating"}]
     listing = loom("list").out
     assert batch_id in listing and "anthropic" in listing and MODEL in listing
 
@@ -180,17 +196,21 @@ def test_batch_run_list_fetch_merges_by_custom_id(env, loom, home):
     assert pending.out.strip() == (
         f"Batch {batch_id} (anthropic, {MODEL}): in_progress — Provider is actively running the "
         f"prompts; check back later.")
-    assert state_of(home, batch_id)["status"] == "in_progress"
+    state = state_of(home, batch_id)
+    assert state["status"] == "in_progress"
+    assert [part["status"] for part in state["parts"]] == ["in_progress"]
 
     done = loom("fetch")
     assert done.code == 1  # one row has no answer
-    assert f"Fabric complete. id={batch_id} -> {OUT_JSON}" in done.out
+    assert done.out.splitlines() == [
+        f"Fabric complete. id={batch_id} -> {OUT_JSON}",
+        summary(len(items), [item["prompt"] for item in items[:-1]])]
     assert "1 of 6 rows have no answer" in done.err
     rows = read_json(OUT_JSON)
     assert [r["id"] for r in rows] == NASTY_IDS + [7, "bad"]
     assert_each_row_has_its_own_answer(rows[:-1])
     assert rows[-1]["llm_error"].startswith("anthropic: request errored: invalid_request_error")
-    assert not (home / "batches" / f"anthropic_{batch_id}.json").exists()
+    assert state_files(home) == []
     assert loom("fetch").out.strip() == "No pending batches."
 
 
@@ -202,7 +222,11 @@ def test_batch_csv_gz_with_keep_id_and_force(env, loom, home):
     output = f"d_results_anthropic_{MODEL}.csv"
     kept = loom("fetch", "--id", batch_id, "--keep")
     assert kept.code == 0, kept.err
-    assert state_of(home, batch_id)["status"] == "completed"
+    assert kept.out.splitlines() == [f"Fabric complete. id={batch_id} -> {output}",
+                                     summary(2, ["first question", "second question"])]
+    state = state_of(home, batch_id)
+    assert state["status"] == "completed"
+    assert [part["status"] for part in state["parts"]] == ["completed"]
     rows = read_csv(output)
     assert [r["key"] for r in rows] == ["α", "β"]
     for row in rows:
@@ -211,25 +235,34 @@ def test_batch_csv_gz_with_keep_id_and_force(env, loom, home):
     assert refused.code == 1 and "already exists" in refused.err
     forced = loom("fetch", "-i", batch_id, "--force")
     assert forced.code == 0 and f"Fabric complete. id={batch_id} -> {output}" in forced.out
-    assert not (home / "batches" / f"anthropic_{batch_id}.json").exists()
+    assert state_files(home) == []
 
 
-@pytest.mark.parametrize("states, partial, status, explanation", [
-    (["expired"], 0, "expired", "Batch exceeded the provider's time limit"),
-    (["cancelled"], 0, "cancelled", "Batch was cancelled"),
+@pytest.mark.parametrize("states, partial, status, reason", [
+    (["expired"], 0, "expired", "anthropic: request expired before it was processed "
+                                "(the batch reached its 24-hour limit)"),
+    (["cancelled"], 0, "cancelled", "anthropic: request canceled before it was processed "
+                                    "(the batch was cancelled)"),
 ])
-def test_batch_that_ended_without_answers(env, loom, home, states, partial, status, explanation):
+def test_batch_that_ended_without_answers(env, loom, home, states, partial, status, reason):
     write_json("p.json", [{"id": 1, "prompt": "a"}, {"id": 2, "prompt": "b"}])
     env.plan_batches("anthropic", states, partial=partial)
     batch_id = submit(loom)
     result = loom("fetch")
     assert result.code == 1
-    assert result.out.startswith(f"Batch {batch_id} (anthropic, {MODEL}): {status} — "
-                                 f"{explanation}")
-    assert state_of(home, batch_id)["status"] == status
-    assert not Path(OUT_JSON).exists()
+    # Merged all the same: every row says why it has no answer.
+    assert result.out.splitlines() == [
+        f"Batch {batch_id} (anthropic): {status} — {BatchStatus(status).explanation} "
+        f"Kept the 0 answers it has -> {OUT_JSON}",
+        summary(2, [])]
+    assert result.err.strip() == ("2 of 2 rows have no answer; see the llm_error column. "
+                                  "Run the same loom run again to send only those rows.")
+    rows = read_json(OUT_JSON)
+    assert [r["id"] for r in rows] == [1, 2]
+    assert [(r["llm_response"], r["llm_error"]) for r in rows] == [(None, reason)] * 2
+    assert state_files(home) == []
     assert loom("fetch").out.strip() == "No pending batches."
-    assert status in loom("list").out
+    assert batch_id not in loom("list").out
 
 
 def test_an_expired_batch_with_some_answers_merges_them(env, loom):
@@ -251,8 +284,17 @@ def test_set_batch_state_cancelled_with_partial_results(env, loom, home):
     batch_id = submit(loom)
     env.set_batch_state("anthropic", batch_id, "cancelled", partial=0)
     result = loom("fetch")
-    assert f"{batch_id} (anthropic, {MODEL}): cancelled" in result.out
-    assert state_of(home, batch_id)["status"] == "cancelled"
+    assert result.code == 1
+    assert result.out.startswith(
+        f"Batch {batch_id} (anthropic): cancelled — {BatchStatus.CANCELLED.explanation} "
+        f"Kept the 0 answers it has -> {OUT_JSON}\n")
+    assert "3 of 3 rows have no answer; see the llm_error column." in result.err
+    rows = read_json(OUT_JSON)
+    assert [r["id"] for r in rows] == [0, 1, 2]
+    assert all(r["llm_response"] is None for r in rows)
+    assert {r["llm_error"] for r in rows} == {
+        "anthropic: request canceled before it was processed (the batch was cancelled)"}
+    assert state_files(home) == []
 
 
 def test_fetch_failures_are_unknown_and_do_not_stop_the_others(env, loom, home, monkeypatch):
@@ -261,17 +303,19 @@ def test_fetch_failures_are_unknown_and_do_not_stop_the_others(env, loom, home, 
     healthy = submit(loom, "p.json", "-o", "healthy.json")
     ghost = submit(loom, "p.json", "-o", "ghost.json")
     # The provider no longer knows this one (e.g. deleted on the console).
+    path = state_path(home, ghost)
     state = state_of(home, ghost)
-    (home / "batches" / f"anthropic_{ghost}.json").unlink()
-    state["batch_id"] = "msgbatch_gone"
-    (home / "batches" / "anthropic_msgbatch_gone.json").write_text(json.dumps(state))
+    state["batch_id"] = state["parts"][0]["batch_id"] = "msgbatch_gone"
+    path.write_text(json.dumps(state))
 
     result = loom("fetch")
     assert result.code == 1
     assert ("Batch msgbatch_gone (anthropic): unknown — anthropic: HTTP 404 not_found_error: "
             "Message batch msgbatch_gone not found.") in result.err
     assert f"Fabric complete. id={healthy} -> healthy.json" in result.out
-    assert state_of(home, "msgbatch_gone")["status"] == "unknown"
+    gone = state_of(home, "msgbatch_gone")
+    assert gone["status"] == "unknown"
+    assert [part["status"] for part in gone["parts"]] == ["unknown"]
     assert "unknown" in loom("list").out
 
 

@@ -21,6 +21,7 @@ from google.genai import types
 
 from loom_core.model import BatchStatus
 from tests.emulator.replies import count_words, reply_text
+from tests.support import state_of, state_path
 
 MODEL = "gemini-emu"
 OUTPUT = f"p_results_google_{MODEL}.json"
@@ -54,12 +55,27 @@ def submit(gloom, *extra: str) -> str:
     return line.split("id=")[1].split()[0]
 
 
-def state_path(home: Path, batch_id: str) -> Path:
-    return home / "batches" / f"google_{batch_id.replace('/', '_')}.json"
-
-
 def state(home: Path, batch_id: str) -> dict:
-    return json.loads(state_path(home, batch_id).read_text())
+    return state_of(home, batch_id)
+
+
+def remembered(home: Path, batch_id: str) -> bool:
+    """Whether any state file still holds ``batch_id``."""
+    try:
+        state_path(home, batch_id)
+    except AssertionError:
+        return False
+    return True
+
+
+def summary(rows: int, answered: list[str], cached: int = 0) -> str:
+    """The line ``loom fetch`` prints under a merged batch; ``answered`` are the prompts whose
+    answers were downloaded (the emulator counts a word as a token)."""
+    tokens_in = sum(count_words(prompt) for prompt in answered)
+    tokens_out = sum(count_words(reply_text(MODEL, prompt)) for prompt in answered)
+    done = len(answered) + cached
+    return (f"  {rows} rows: {done} answered ({cached} from the cache), {rows - done} errors; "
+            f"tokens {tokens_in} in / {tokens_out} out")
 
 
 def closed_port() -> int:
@@ -142,6 +158,9 @@ def test_batch_run_fetch_merge_and_state(gloom, emulator, home):
     saved = state(home, batch_id)
     assert saved["batch_id"] == batch_id and saved["provider"] == "google"
     assert saved["status"] == "validating"
+    assert state_path(home, batch_id).name == f"google_{saved['job_id']}.json"
+    assert saved["parts"] == [{"index": 0, "start": 0, "end": len(AWKWARD_IDS),
+                               "batch_id": batch_id, "status": "validating"}]
 
     first = gloom("fetch")
     assert first.code == 0, first.err
@@ -149,19 +168,18 @@ def test_batch_run_fetch_merge_and_state(gloom, emulator, home):
                                  f"{BatchStatus.VALIDATING.explanation}")
     done = gloom("fetch")
     assert done.code == 0, done.err
-    assert done.out.strip() == f"Fabric complete. id={batch_id} -> {OUTPUT}"
+    assert done.out.splitlines() == [f"Fabric complete. id={batch_id} -> {OUTPUT}",
+                                     summary(len(prompts), prompts)]
     assert [(r["id"], r["llm_response"]) for r in rows()] == [
         (row_id, reply_text(MODEL, prompt))
         for row_id, prompt in zip(AWKWARD_IDS, prompts, strict=True)]
-    assert not state_path(home, batch_id).exists()
+    assert list((home / "batches").glob("*.json")) == []
 
 
 @pytest.mark.parametrize("provider_state, status, code", [
     ("pending", BatchStatus.VALIDATING, 0),
     ("running", BatchStatus.IN_PROGRESS, 0),
     ("failed", BatchStatus.FAILED, 1),
-    ("expired", BatchStatus.EXPIRED, 1),
-    ("cancelled", BatchStatus.CANCELLED, 1),
 ])
 def test_fetch_prints_each_status_with_its_explanation(gloom, emulator, home, provider_state,
                                                        status, code):
@@ -172,8 +190,38 @@ def test_fetch_prints_each_status_with_its_explanation(gloom, emulator, home, pr
     assert result.code == code
     assert result.out.strip() == (f"Batch {batch_id} (google, {MODEL}): {status.value} — "
                                   f"{status.explanation}")
-    assert state(home, batch_id)["status"] == status.value
+    saved = state(home, batch_id)
+    assert saved["status"] == status.value
+    assert [part["status"] for part in saved["parts"]] == [status.value]
     assert not Path(OUTPUT).exists()
+
+
+@pytest.mark.parametrize("provider_state, status", [
+    ("expired", BatchStatus.EXPIRED),
+    ("cancelled", BatchStatus.CANCELLED),
+])
+def test_an_expired_or_cancelled_batch_is_merged_with_the_answers_it_has(
+        gloom, emulator, home, provider_state, status):
+    write_prompts(["a", "b"])
+    batch_id = submit(gloom)
+    emulator.set_batch_state("gemini", batch_id, provider_state, partial=1)
+    result = gloom("fetch")
+    assert result.code == 1
+    merged = rows()
+    assert [r["id"] for r in merged] == ["task-0", "task-1"]
+    (answered,) = [r for r in merged if r.get("llm_error") is None]
+    assert answered["llm_response"] == reply_text(MODEL, answered["prompt"])
+    (missing,) = [r for r in merged if r.get("llm_error") is not None]
+    assert missing["llm_response"] is None
+    assert missing["llm_error"] == "no answer for this row in the provider's results"
+    assert result.out.splitlines() == [
+        f"Batch {batch_id} (google): {status.value} — {status.explanation} "
+        f"Kept the 1 answers it has -> {OUTPUT}",
+        summary(2, [answered["prompt"]])]
+    assert result.err.strip() == ("1 of 2 rows have no answer; see the llm_error column. "
+                                  "Run the same loom run again to send only those rows.")
+    assert not remembered(home, batch_id)
+    assert gloom("fetch").out.strip() == "No pending batches."
 
 
 def test_per_request_errors_land_in_llm_error_and_are_reported(gloom, emulator):
@@ -201,7 +249,9 @@ def test_a_bad_key_leaves_the_batch_unknown_and_other_batches_go_on(gloom, emula
     assert f"Batch {google_id} (google): unknown — Gemini API rejected the API key" in result.err
     assert "bad-key" not in result.err
     assert f"Fabric complete. id={echo_id} -> echo.json" in result.out
-    assert state(home, google_id)["status"] == "unknown"
+    saved = state(home, google_id)
+    assert saved["status"] == "unknown"
+    assert [part["status"] for part in saved["parts"]] == ["unknown"]
     assert "unknown" in gloom("list").out
     # With the right key the next fetch picks it up again.
     assert "validating" in gloom("fetch").out
@@ -211,13 +261,20 @@ def test_an_unknown_batch_id_is_unknown_and_the_others_still_merge(gloom, emulat
     write_prompts(["a"])
     real = submit(gloom, "-o", "real.json")
     gloom("fetch")  # real: pending -> validating
-    (home / "batches" / "google_batches_nope.json").write_text(json.dumps({
-        **state(home, real), "batch_id": "batches/nope", "output_path": "nope.json"}))
+    # A second job, like real's but for a batch the API never gave out.
+    nope = state(home, real)
+    nope["job_id"] = nope["job_id"].rsplit("-", 1)[0] + "-0badc0de"
+    nope["batch_id"] = nope["parts"][0]["batch_id"] = "batches/nope"
+    nope["output_path"] = "nope.json"
+    (home / "batches" / f"google_{nope['job_id']}.json").write_text(json.dumps(nope))
     result = gloom("fetch")
     assert result.code == 1
     assert "Batch batches/nope (google): unknown — Gemini API error 404" in result.err
     assert f"Fabric complete. id={real} -> real.json" in result.out
-    assert state(home, "batches/nope")["status"] == "unknown"
+    saved = state(home, "batches/nope")
+    assert saved["status"] == "unknown"
+    assert [part["status"] for part in saved["parts"]] == ["unknown"]
+    assert not Path("nope.json").exists()
 
 
 def test_an_unreachable_api_leaves_the_batch_unknown(gloom, emulator, home, monkeypatch):
@@ -240,14 +297,16 @@ def test_fetch_id_keep_force_all_and_list(gloom, emulator, home):
     assert {r["path"] for r in emulator.requests("gemini", "batches_get")} == {
         f"/gemini/v1/{one}"}  # two was not looked at
     kept = gloom("fetch", "-i", one, "--keep")
-    assert kept.code == 0 and f"Fabric complete. id={one} -> one.json" in kept.out
+    assert kept.code == 0 and kept.out.splitlines() == [
+        f"Fabric complete. id={one} -> one.json", summary(1, ["first"])]
     assert state(home, one)["status"] == "completed"
+    assert [part["status"] for part in state(home, one)["parts"]] == ["completed"]
     assert state(home, two)["status"] == "validating"
     assert rows("one.json")[0]["llm_response"] == reply_text(MODEL, "first")
     refused = gloom("fetch", "-i", one)
     assert refused.code == 1 and "already exists" in refused.err
     assert gloom("fetch", "-i", one, "--force").code == 0
-    assert not state_path(home, one).exists()
+    assert not remembered(home, one) and remembered(home, two)
     gloom("fetch", "--all")
     assert gloom("fetch", "--all").code == 0
     assert rows("two.json")[0]["llm_response"] == reply_text(MODEL, "first")
@@ -296,7 +355,7 @@ def test_a_bare_id_from_an_older_loom_fetches_and_merges(gloom, emulator, home, 
     assert f"Fabric complete. id=batches/{bare} -> " in done.out
     assert [(r["id"], r["llm_response"]) for r in rows()] == [
         (item["id"], reply_text(MODEL, item["prompt"])) for item in items]
-    assert state_path(home, f"batches/{bare}").exists() is keep
+    assert (home / "batches" / f"google_batches_{bare}.json").exists() is keep
     assert sorted(p.name for p in (home / "batches").glob("*.json")) == (
         [f"google_batches_{bare}.json"] if keep else [])
     # Every call used the full name: the SDK would have refused the bare one.

@@ -13,6 +13,7 @@ import pytest
 
 from loom_core.model import BatchStatus
 from tests.emulator.replies import FAIL_MARKER, count_words, reply_text
+from tests.support import state_of, state_path
 
 MODEL = "gpt-emu"
 OUT_JSON = f"p_results_openai_{MODEL}.json"
@@ -62,8 +63,14 @@ def state_files(home: Path) -> list[Path]:
     return sorted((home / "batches").glob("openai_*.json"))
 
 
-def state_of(home: Path, batch_id: str) -> dict:
-    return json.loads((home / "batches" / f"openai_{batch_id}.json").read_text())
+def summary(rows: int, answered: list[str], cached: int = 0) -> str:
+    """The line ``loom fetch`` prints under a merged batch; ``answered`` are the prompts whose
+    answers were downloaded (the emulator counts a word as a token)."""
+    tokens_in = sum(count_words(prompt) for prompt in answered)
+    tokens_out = sum(count_words(reply_text(MODEL, prompt)) for prompt in answered)
+    done = len(answered) + cached
+    return (f"  {rows} rows: {done} answered ({cached} from the cache), {rows - done} errors; "
+            f"tokens {tokens_in} in / {tokens_out} out")
 
 
 # ---- sync ------------------------------------------------------------------------------
@@ -181,6 +188,11 @@ def test_batch_run_fetch_merges_nasty_ids(env, loom, home):
     batch_id = submit(loom)
     state = state_of(home, batch_id)
     assert state["status"] == "validating" and state["provider"] == "openai"
+    assert state["batch_id"] == batch_id
+    assert state["job_id"].startswith("loom-")
+    assert state_path(home, batch_id).name == f"openai_{state['job_id']}.json"
+    assert state["parts"] == [{"index": 0, "start": 0, "end": len(NASTY_IDS) + 1,
+                               "batch_id": batch_id, "status": "validating"}]
     listing = loom("list")
     assert listing.code == 0 and batch_id in listing.out and MODEL in listing.out
 
@@ -190,7 +202,9 @@ def test_batch_run_fetch_merges_nasty_ids(env, loom, home):
                                    f"{BatchStatus.VALIDATING.explanation}")
     done = loom("fetch")
     assert done.code == 0, done.err
-    assert done.out.strip() == f"Fabric complete. id={batch_id} -> {OUT_JSON}"
+    assert done.out.splitlines() == [
+        f"Fabric complete. id={batch_id} -> {OUT_JSON}",
+        summary(len(NASTY_IDS) + 1, [item["prompt"] for item in nasty_items()])]
     rows = read_json(OUT_JSON)
     assert [r["id"] for r in rows] == NASTY_IDS + [7]
     assert_each_row_has_its_own_answer(rows)
@@ -219,23 +233,62 @@ def test_fetch_reports_a_running_batch(env, loom, home, state):
     assert result.code == 0, result.err
     assert result.out.strip() == (f"Batch {batch_id} (openai, {MODEL}): in_progress — "
                                   f"{BatchStatus.IN_PROGRESS.explanation}")
-    assert state_of(home, batch_id)["status"] == "in_progress"
+    saved = state_of(home, batch_id)
+    assert saved["status"] == "in_progress"
+    assert [part["status"] for part in saved["parts"]] == ["in_progress"]
 
 
-@pytest.mark.parametrize("state", ["failed", "expired", "cancelled"])
-def test_fetch_reports_an_unsuccessful_end(env, loom, home, state):
+def test_fetch_reports_a_failed_batch_and_merges_nothing(env, loom, home):
+    write_json("p.json", [{"id": 1, "prompt": "a"}, {"id": 2, "prompt": "b"}])
+    env.plan_batches("openai", ["failed"], partial=1)
+    batch_id = submit(loom)
+    result = loom("fetch")
+    assert result.code == 1
+    assert result.out.strip() == (f"Batch {batch_id} (openai, {MODEL}): failed — "
+                                  f"{BatchStatus.FAILED.explanation}")
+    state = state_of(home, batch_id)
+    assert state["status"] == "failed"
+    assert [part["status"] for part in state["parts"]] == ["failed"]
+    assert not Path(OUT_JSON).exists()
+    # A terminal batch is reported once; --all passes it by afterwards.
+    assert loom("fetch").out.strip() == "No pending batches."
+
+
+@pytest.mark.parametrize("state", ["expired", "cancelled"])
+def test_an_expired_or_cancelled_batch_keeps_the_answers_it_has(env, loom, home, state):
     write_json("p.json", [{"id": 1, "prompt": "a"}, {"id": 2, "prompt": "b"}])
     env.plan_batches("openai", [state], partial=1)
     batch_id = submit(loom)
     result = loom("fetch")
     assert result.code == 1
+    rows = read_json(OUT_JSON)
+    assert [r["id"] for r in rows] == [1, 2]
+    (answered,) = [r for r in rows if r["llm_error"] is None]
+    assert answered["llm_response"] == reply_text(MODEL, answered["prompt"])
+    (lost,) = [r for r in rows if r["llm_error"] is not None]
+    assert lost["llm_response"] is None and state in lost["llm_error"]
     status = BatchStatus(state)
-    assert result.out.strip() == (f"Batch {batch_id} (openai, {MODEL}): {state} — "
-                                  f"{status.explanation}")
-    assert state_of(home, batch_id)["status"] == state
-    assert not Path(OUT_JSON).exists()
-    # A terminal batch is reported once; --all passes it by afterwards.
+    assert result.out.splitlines() == [
+        f"Batch {batch_id} (openai): {state} — {status.explanation} "
+        f"Kept the 1 answers it has -> {OUT_JSON}",
+        summary(2, [answered["prompt"]])]
+    assert result.err.strip() == ("1 of 2 rows have no answer; see the llm_error column. "
+                                  "Run the same loom run again to send only those rows.")
+    assert state_files(home) == []
     assert loom("fetch").out.strip() == "No pending batches."
+
+    # The answers it had went into the cache: the same run again sends only the other row.
+    env.plan_batches("openai", ["completed"])
+    again = loom("run", "-f", "p.json", "-p", "openai", "-m", MODEL)
+    assert again.code == 0, again.err
+    retry = again.out.split("id=")[1].split()[0]
+    assert again.out.splitlines()[1] == "  1 of 2 rows were answered from the cache and not sent."
+    assert env.batches("openai")[-1]["requests"] == 1
+    filled = loom("fetch", "--force")
+    assert filled.code == 0, filled.err
+    assert filled.out.splitlines() == [f"Fabric complete. id={retry} -> {OUT_JSON}",
+                                       summary(2, [lost["prompt"]], cached=1)]
+    assert_each_row_has_its_own_answer(read_json(OUT_JSON))
 
 
 def test_per_request_errors_land_in_llm_error(env, loom):
@@ -271,10 +324,10 @@ def test_unknown_id_and_unreachable_host_do_not_stop_the_others(env, loom, home,
     submitted = submit(loom, "p.json", "-o", "lost.json")
     # A batch the provider does not know: its remembered id is one OpenAI never gave out.
     lost = "batch_gone"
+    path = state_path(home, submitted)
     state = state_of(home, submitted)
-    state["batch_id"] = lost
-    (home / "batches" / f"openai_{lost}.json").write_text(json.dumps(state))
-    (home / "batches" / f"openai_{submitted}.json").unlink()
+    state["batch_id"] = state["parts"][0]["batch_id"] = lost
+    path.write_text(json.dumps(state))
     kept = submit(loom, "p.json", "-o", "kept.json")
     first = loom("fetch")
     assert first.code == 1
@@ -284,6 +337,7 @@ def test_unknown_id_and_unreachable_host_do_not_stop_the_others(env, loom, home,
     assert second.code == 1
     assert f"Fabric complete. id={kept} -> kept.json" in second.out
     assert state_of(home, lost)["status"] == "unknown"
+    assert [part["status"] for part in state_of(home, lost)["parts"]] == ["unknown"]
     assert_each_row_has_its_own_answer(read_json("kept.json"))
 
     monkeypatch.setenv("OPENAI_BASE_URL", closed_port_url())
@@ -300,13 +354,17 @@ def test_fetch_id_keep_and_force(env, loom, home):
     other = submit(loom, "p.json", "-o", "other.json")
     result = loom("fetch", "--id", one, "--keep")
     assert result.code == 0, result.err
-    assert result.out.strip() == f"Fabric complete. id={one} -> {OUT_JSON}"
+    assert result.out.splitlines() == [f"Fabric complete. id={one} -> {OUT_JSON}",
+                                       summary(1, ["a"])]
     assert state_of(home, one)["status"] == "completed"
+    assert [part["status"] for part in state_of(home, one)["parts"]] == ["completed"]
     assert state_of(home, other)["status"] == "validating", "--id fetched only that batch"
 
     again = loom("fetch", "-i", one)
     assert again.code == 1 and "already exists" in again.err
     forced = loom("fetch", "-i", one, "--force")
     assert forced.code == 0, forced.err
-    assert [p.name for p in state_files(home)] == [f"openai_{other}.json"]
-    assert loom("fetch", "--all").out.strip() == f"Fabric complete. id={other} -> other.json"
+    other_job = state_of(home, other)["job_id"]
+    assert [p.name for p in state_files(home)] == [f"openai_{other_job}.json"]
+    assert loom("fetch", "--all").out.splitlines() == [
+        f"Fabric complete. id={other} -> other.json", summary(1, ["a"])]

@@ -39,6 +39,7 @@ from loom_core.errors import (
 from loom_core.model import BatchJob, BatchStatus, Completion, GenerationSettings
 from loom_core.services.fetch import FetchOutcome
 from loom_core.services.run_sync import SyncSummary
+from loom_core.services.submit import SubmitOutcome
 from loom_core.services.tokens import TokenSummary
 
 from ._facade import Loom
@@ -61,6 +62,7 @@ __all__ = [
     "QuotaExhaustedError",
     "RateLimitedError",
     "StateError",
+    "SubmitOutcome",
     "SyncSummary",
     "TokenSummary",
     "TransientError",

@@ -14,11 +14,12 @@ from __future__ import annotations
 import asyncio
 import os
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Union
 
 import attrs
 
+from loom_core.codecs import CodecRegistry
 from loom_core.errors import LoomError, ProviderError, StateError, UsageError
 from loom_core.model import BatchJob, Completion, GenerationSettings
 from loom_core.ports import BatchProvider, Progress
@@ -32,7 +33,7 @@ from loom_core.services.run_sync import (
     answer_records,
     run_sync,
 )
-from loom_core.services.submit import SubmitRequest, submit_batch
+from loom_core.services.submit import SubmitOutcome, SubmitRequest, submit_batch
 from loom_core.services.tokens import TokenRequest, TokenSummary, count_tokens
 
 from ._ports import OverwriteGuard, SilentProgress
@@ -119,7 +120,7 @@ class Loom:
         return f"Loom({self._provider!r}, {self._model!r}, settings={self._settings!r})"
 
     def with_settings(self, **changes: Any) -> Loom:
-        """A Loom like this one with some settings changed (same container, key and pool).
+        """A Loom like this one with some settings changed (same container, key and options).
 
         >>> creative = loom.with_settings(temperature=1.0)     # doctest: +SKIP
         """
@@ -132,6 +133,7 @@ class Loom:
 
     def generate(self, prompt: str) -> str:
         """The answer's text; raises the ``LoomError`` that kept it from coming."""
+        _refuse_inside_event_loop("generate", "agenerate")
         return self.complete(prompt).text or ""
 
     def complete(self, prompt: str) -> Completion:
@@ -214,7 +216,7 @@ class Loom:
 
     def submit_file(self, path: PathLike, *, prompt_column: str | None = None,
                     template: str | None = None, output: PathLike | None = None,
-                    overwrite: bool = False, with_meta: bool = False):
+                    overwrite: bool = False, with_meta: bool = False) -> SubmitOutcome:
         """``loom run``: send a dataset file as a batch and remember it under ``LOOM_HOME``.
 
         Returns the submit service's outcome: ``outcome.job`` is the remembered ``BatchJob``
@@ -268,17 +270,18 @@ class Loom:
         records = records_from(items, template=template, prompt_column=prompt_column)
         if not records:
             return TokenSummary(total=0, prompts=0, errors=0)
-        return self._count(RECORDS_SOURCE, None, None, RecordsCodec(records).registry())
+        return self._count("count_tokens", RECORDS_SOURCE, None, None,
+                           RecordsCodec(records).registry())
 
     def count_file_tokens(self, path: PathLike, *, prompt_column: str | None = None,
                           template: str | None = None) -> TokenSummary:
         """``loom tokens``: the input tokens of every prompt of a dataset file."""
-        return self._count(os.fspath(path), prompt_column, template,
+        return self._count("count_file_tokens", os.fspath(path), prompt_column, template,
                            self._container.codec_registry())
 
-    def _count(self, source: str, prompt_column: str | None, template: str | None,
-               codecs) -> TokenSummary:
-        _refuse_inside_event_loop("count_tokens", None)
+    def _count(self, method: str, source: str, prompt_column: str | None,
+               template: str | None, codecs: CodecRegistry) -> TokenSummary:
+        _refuse_inside_event_loop(method, None)
         return count_tokens(
             TokenRequest(source=source, provider=self._provider, model=self._model,
                          prompt_column=prompt_column, template=template,
@@ -307,7 +310,7 @@ class Loom:
         return spec.build(mode, provider_config(spec, api_key, concurrency=self._workers,
                                                 base_url=base_url))
 
-    def _batch_providers(self):
+    def _batch_providers(self) -> Callable[[BatchJob], BatchProvider]:
         """Batch adapters for remembered jobs, one per provider and address, built when
         needed; a batch is asked at the address it was submitted to."""
         adapters: dict[tuple[str, str | None], BatchProvider] = {}

@@ -182,8 +182,12 @@ class StateStore(Protocol):
         """Keep a part's downloaded results on disk, whole or not at all."""
         ...
 
-    def load_results(self, job: BatchJob, part: int) -> Iterator[tuple[str, Completion]] | None:
-        """A part's kept results, or None when none were kept."""
+    def load_results(self, job: BatchJob, part: int) -> Mapping[str, Completion] | None:
+        """A part's kept results by custom id, or None when none were kept.
+
+        The mapping may read from disk on each look-up: a large job's answers need not all
+        be in memory at once.
+        """
         ...
 
 

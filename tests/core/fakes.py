@@ -170,9 +170,9 @@ class InMemoryStateStore(StateStore):
         lines = [completion_to_dict(custom_id, c) for custom_id, c in results]  # whole or none
         self.results[(job.provider, job.name, part)] = lines
 
-    def load_results(self, job: BatchJob, part: int) -> Iterator[tuple[str, Completion]] | None:
+    def load_results(self, job: BatchJob, part: int) -> Mapping[str, Completion] | None:
         lines = self.results.get((job.provider, job.name, part))
-        return None if lines is None else iter([completion_from_dict(l) for l in lines])
+        return None if lines is None else dict(completion_from_dict(line) for line in lines)
 
     def status_of(self, provider: str, name: str) -> str | None:
         """The status a state file would now show, or None when there is no file."""

@@ -10,6 +10,7 @@ seconds.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -19,7 +20,7 @@ from loom_core.errors import StateError
 from loom_core.model import CacheEntry
 from loom_core.serialization import cache_entry_from_dict, cache_entry_to_dict
 
-from ..atomic import TEMP_SUFFIX, write_json_atomic
+from ..atomic import TEMP_SUFFIX
 
 __all__ = ["FileResponseCache"]
 
@@ -33,6 +34,7 @@ class FileResponseCache:
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
         self._directory_made = False
+        self._temps = itertools.count()
 
     def path_for(self, key: str) -> Path:
         """The entry's file. Only a sha256 hex digest is a key, so a key can never be a path."""
@@ -54,21 +56,41 @@ class FileResponseCache:
 
     def put(self, key: str, entry: CacheEntry) -> None:
         path = self.path_for(key)
-        data = cache_entry_to_dict(entry)
+        # Compact JSON written straight to a temporary file and renamed: merging a large
+        # batch stores an entry per row, so this path is kept lean. No fsync: a lost entry
+        # costs one repeated call; the rename alone already prevents torn files.
+        data = json.dumps(cache_entry_to_dict(entry), ensure_ascii=False).encode("utf-8")
         try:
             if not self._directory_made:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 self._directory_made = True
             try:
-                # No fsync: a lost entry costs one repeated call; the rename alone already
-                # prevents torn files.
-                write_json_atomic(path, data, durable=False)
+                self._write(path, data)
             except FileNotFoundError:
                 # The directory was removed under us (`rm -r ~/.loom/cache` mid-run).
                 self.directory.mkdir(parents=True, exist_ok=True)
-                write_json_atomic(path, data, durable=False)
+                self._write(path, data)
         except OSError as exc:
             raise StateError(f"Cannot write cache entry {path}: {exc.strerror or exc}") from exc
+
+    def _write(self, path: Path, data: bytes) -> None:
+        # Unique per process and call (the counter is safe across threads), so concurrent
+        # writers never share a temporary file; the leading dot and the suffix keep it out
+        # of every scan for entries.
+        temp = path.with_name(f".{path.name}.{os.getpid()}-{next(self._temps)}{TEMP_SUFFIX}")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+            os.replace(temp, path)
+        except BaseException:
+            try:
+                os.unlink(temp)
+            except FileNotFoundError:
+                pass
+            raise
 
     def clear(self) -> int:
         """Delete every ``*.json`` entry (and stale temp files) and return how many entries."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -130,20 +130,11 @@ class FileStateStore:
         except OSError as exc:
             raise StateError(f"Cannot keep results in {path}: {exc.strerror or exc}") from exc
 
-    def load_results(self, job: BatchJob, part: int) -> Iterator[tuple[str, Completion]] | None:
+    def load_results(self, job: BatchJob, part: int) -> Mapping[str, Completion] | None:
         path = self._results_path(job, part)
         if not path.exists():
             return None
-        return self._read_results(path)
-
-    def _read_results(self, path: Path) -> Iterator[tuple[str, Completion]]:
-        try:
-            with open(path, encoding="utf-8") as lines:
-                for line in lines:
-                    if line.strip():
-                        yield completion_from_dict(json.loads(line))
-        except (OSError, ValueError) as exc:
-            raise StateError(f"Cannot read kept results {path}: {exc}") from exc
+        return _KeptResults(path)
 
     def _files(self) -> list[Path]:
         try:
@@ -198,3 +189,46 @@ def _held(lock: FileLock, job: BatchJob) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+class _KeptResults(Mapping[str, Completion]):
+    """A part's kept results, read from disk on each look-up through an index of offsets.
+
+    Merging a large job looks answers up in file order while they were kept in the
+    provider's order; holding every answer's text would cost more memory than the whole
+    rest of the merge, so only where each line starts is held.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._offsets: dict[str, int] = {}
+        try:
+            with open(path, "rb") as lines:
+                offset = 0
+                for line in lines:
+                    if line.strip():
+                        custom_id, _completion = completion_from_dict(json.loads(line))
+                        self._offsets[custom_id] = offset
+                    offset += len(line)
+            self._stream = open(path, "rb")  # noqa: SIM115 - kept open for look-ups
+        except (OSError, ValueError) as exc:
+            raise StateError(f"Cannot read kept results {path}: {exc}") from exc
+
+    def __getitem__(self, custom_id: str) -> Completion:
+        offset = self._offsets[custom_id]
+        try:
+            self._stream.seek(offset)
+            return completion_from_dict(json.loads(self._stream.readline()))[1]
+        except (OSError, ValueError) as exc:
+            raise StateError(f"Cannot read kept results {self._path}: {exc}") from exc
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._offsets)
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def __del__(self) -> None:
+        stream = getattr(self, "_stream", None)
+        if stream is not None:
+            stream.close()

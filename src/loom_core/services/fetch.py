@@ -19,7 +19,7 @@ import attrs
 
 from ..codecs import CodecRegistry
 from ..errors import LoomError, OutputExistsError, StateError
-from ..model import WITH_RESULTS, BatchJob, BatchStatus, Completion
+from ..model import WITH_RESULTS, BatchJob, BatchStatus
 from ..ports import BatchProvider, OutputGuard, ResponseCache, StateStore
 from .dataset import output_path_for
 from .merge_job import MergeOutcome, ensure_may_write, merge_job
@@ -105,8 +105,9 @@ def _fetch(job: BatchJob, provider_for: Callable[[BatchJob], BatchProvider],
             if part.status in WITH_RESULTS and store.load_results(job, part.index) is None:
                 # Kept whole on disk first: a crash while merging needs no second download.
                 store.save_results(job, part.index, provider.results(part.batch_id))
-        merged = merge_job(job, _kept_results(job, store), codec=codec, cache=cache,
-                           destination=destination)
+        kept = [store.load_results(job, part.index) or {} for part in job.parts
+                if part.status in WITH_RESULTS]
+        merged = merge_job(job, kept, codec=codec, cache=cache, destination=destination)
     except OutputExistsError as error:
         store.save(job)
         return FetchOutcome(job=job, status=status, problem=str(error))
@@ -122,12 +123,6 @@ def _fetch(job: BatchJob, provider_for: Callable[[BatchJob], BatchProvider],
         store.delete(job)
     return FetchOutcome(job=job, status=status, output_path=destination, rows=merged.rows,
                         errors=merged.errors, merged=merged)
-
-
-def _kept_results(job: BatchJob, store: StateStore) -> Iterator[tuple[str, Completion]]:
-    for part in job.parts:
-        if part.status in WITH_RESULTS:
-            yield from store.load_results(job, part.index) or ()
 
 
 def _repair_ids(job: BatchJob, provider: BatchProvider, store: StateStore) -> BatchJob:

@@ -8,7 +8,7 @@ twice, and a re-run of the same ``loom run`` sends only the rows that still have
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -50,25 +50,46 @@ def merge_from_cache(job: BatchJob, *, codec: FileCodec, cache: ResponseCache,
                      guard: OutputGuard, destination: str) -> MergeOutcome:
     """The output of a job whose every row the cache answers."""
     ensure_may_write(guard, destination, job)
-    return merge_job(job, (), codec=codec, cache=cache, destination=destination)
+    return merge_job(job, [], codec=codec, cache=cache, destination=destination)
 
 
-def merge_job(job: BatchJob, results: Iterable[tuple[str, Completion]], *, codec: FileCodec,
+class _JobAnswers(Mapping[RowKey, Completion]):
+    """Each row's answer: from a part's kept results (read when looked up), else the cache."""
+
+    def __init__(self, job: BatchJob, kept: Sequence[Mapping[str, Completion]]) -> None:
+        self._kept = kept
+        self._custom_ids = {row_key: custom_id for custom_id, row_key in job.id_map.items()}
+        self.cached: dict[RowKey, Completion] = {}
+
+    def __getitem__(self, row_key: RowKey) -> Completion:
+        custom_id = self._custom_ids.get(row_key)
+        if custom_id is not None:
+            for results in self._kept:
+                if custom_id in results:
+                    return results[custom_id]
+        return self.cached[row_key]
+
+    def __iter__(self) -> Iterator[RowKey]:
+        return iter(key for key in {**self._custom_ids, **self.cached} if key in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def merge_job(job: BatchJob, kept: Sequence[Mapping[str, Completion]], *, codec: FileCodec,
               cache: ResponseCache, destination: str,
               now: Callable[[], str] = utc_now) -> MergeOutcome:
-    """Write ``destination`` from the job's ``results`` (custom id, completion) and the cache."""
-    answers: dict[RowKey, Completion] = {}
-    for custom_id, completion in results:
-        if custom_id in job.id_map:
-            answers[job.id_map[custom_id]] = completion
+    """Write ``destination`` from the job's ``kept`` part results (by custom id) and the cache."""
+    answers = _JobAnswers(job, kept)
 
     template = PromptTemplate(job.prompt_template) if job.prompt_template is not None else None
     created_at = now()
     keys: list[RowKey] = []
     from_cache = input_tokens = output_tokens = 0
-    # Cache files are written by a few threads beside the merge: one file per answer is the
-    # slow part of merging a large batch, and the disk can take several at once.
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="loom-cache") as writer:
+    # Cache files are written by two threads beside the merge: a file per answer is the slow
+    # part of merging a large batch. More threads do not help: creating files in one folder
+    # takes the folder's lock in the kernel (measured: 4 threads were no faster than 2).
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="loom-cache") as writer:
         writes: deque[Future[None]] = deque()
         for record in codec.read(job.original_file_path, job.prompt_column, template):
             keys.append(record.key)
@@ -77,7 +98,7 @@ def merge_job(job: BatchJob, results: Iterable[tuple[str, Completion]], *, codec
             if completion is None:
                 entry = cache.get(key)
                 if entry is not None:
-                    answers[record.key] = entry.to_completion()
+                    answers.cached[record.key] = entry.to_completion()
                     from_cache += 1
                 continue
             if completion.ok:

@@ -32,15 +32,20 @@ def _requests_by_part(job: BatchJob, codec: FileCodec,
                       parts: list[BatchPart]) -> Iterable[tuple[BatchPart, list[BatchRequest]]]:
     """Each wanted part with its requests, read from the source one part at a time."""
     wanted = {part.index for part in parts}
-    position = {custom_id: number for number, custom_id in enumerate(job.id_map)}
     ordered = sorted(job.parts, key=lambda part: part.start)
     current = 0
     buffer: list[BatchRequest] = []
+    # The id map lists the sent rows in file order, so it is walked beside the file instead
+    # of being indexed: no second map of a large job in memory.
+    sent = iter(job.id_map)
+    expected = next(sent, None)
+    number = -1
     for record in codec.read(job.original_file_path, job.prompt_column, _template(job)):
         custom_id = custom_id_for(record.index)
-        number = position.get(custom_id)
-        if number is None:
+        if custom_id != expected:
             continue  # answered from the cache, not sent
+        expected = next(sent, None)
+        number += 1
         while number >= ordered[current].end:
             current += 1
         part = ordered[current]

@@ -12,11 +12,11 @@ Each row goes out under a synthetic custom id (``row-<index>``) that every provi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import attrs
 
-from ..batching import plan_parts, request_size
+from ..batching import RequestSize, plan_parts, request_size
 from ..cache_key import cache_key
 from ..clock import utc_now
 from ..codecs import CodecRegistry
@@ -90,18 +90,23 @@ def submit_batch(
     template = PromptTemplate(request.template) if request.template is not None else None
     settings_json = request.settings.canonical_json()
 
-    # First pass: what to send, and how to split it. Nothing is sent or written yet.
+    # First pass: what to send, and how to split it. Nothing is sent or written yet; sizes
+    # stream into the plan, so only the id map grows with the dataset.
     id_map: dict[str, object] = {}
-    sizes = []
-    rows = cached = 0
-    for record in codec.read(request.source, request.prompt_column, template):
-        rows += 1
-        if request.use_cache and cache.get(
-                cache_key(request.provider, request.model, record.prompt, request.settings)):
-            cached += 1
-            continue
-        id_map[custom_id_for(record.index)] = record.key
-        sizes.append(request_size(record.prompt, settings_json))
+    counts = {"rows": 0, "cached": 0}
+
+    def sizes() -> Iterator[RequestSize]:
+        for record in codec.read(request.source, request.prompt_column, template):
+            counts["rows"] += 1
+            if request.use_cache and cache.get(
+                    cache_key(request.provider, request.model, record.prompt, request.settings)):
+                counts["cached"] += 1
+                continue
+            id_map[custom_id_for(record.index)] = record.key
+            yield request_size(record.prompt, settings_json)
+
+    planned = plan_parts(sizes(), _limits(provider, request))
+    rows, cached = counts["rows"], counts["cached"]
     if rows == 0:
         raise InputError(f"{request.source}: the dataset is empty; there is nothing to send.")
 
@@ -113,8 +118,8 @@ def submit_batch(
         status=BatchStatus.VALIDATING, output_path=request.output,
         with_meta=request.with_meta, settings=request.settings, base_url=request.base_url,
         job_id=new_job_id(created_at), prompt_template=request.template,
-        parts=[BatchPart(index=i, start=start, end=end) for i, (start, end)
-               in enumerate(plan_parts(sizes, _limits(provider, request)))],
+        parts=[BatchPart(index=i, start=start, end=end)
+               for i, (start, end) in enumerate(planned)],
     )
     job.batch_id = job.job_id or ""
     if not id_map:

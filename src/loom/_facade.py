@@ -26,6 +26,7 @@ from loom_core.ports import BatchProvider, Progress
 from loom_core.retry import RetryPolicy
 from loom_core.services.fetch import FetchOptions, FetchOutcome, fetch_batch
 from loom_core.services.manage import select_batches
+from loom_core.ports import SilentProgress
 from loom_core.services.run_sync import (
     SyncOptions,
     SyncRequest,
@@ -36,7 +37,7 @@ from loom_core.services.run_sync import (
 from loom_core.services.submit import SubmitOutcome, SubmitRequest, submit_batch
 from loom_core.services.tokens import TokenRequest, TokenSummary, count_tokens
 
-from ._ports import OverwriteGuard, SilentProgress
+from ._ports import OverwriteGuard
 from ._records import RECORDS_SOURCE, Item, RecordsCodec, records_from
 
 if TYPE_CHECKING:

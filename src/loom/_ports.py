@@ -1,9 +1,8 @@
-"""The library's own adapters of two core ports: an ``OutputGuard`` that never asks and a
-``Progress`` that says nothing.
+"""The library's own ``OutputGuard``: it never asks.
 
-The command line asks a person before replacing a file and draws bars on a terminal; an
-application embedding Loom has neither a person at a prompt nor a terminal of its own, so the
-facade decides by an explicit ``overwrite`` flag and stays silent unless given a ``Progress``.
+The command line asks a person before replacing a file; an application embedding Loom has no
+person at a prompt, so the facade decides by an explicit ``overwrite`` flag. (Its progress is
+the core's ``SilentProgress`` unless the application passes one.)
 """
 
 from __future__ import annotations
@@ -11,9 +10,7 @@ from __future__ import annotations
 import os
 
 from loom_core.errors import OutputExistsError
-from loom_core.model import Completion
-
-__all__ = ["OverwriteGuard", "SilentProgress"]
+__all__ = ["OverwriteGuard"]
 
 
 class OverwriteGuard:
@@ -31,17 +28,3 @@ class OverwriteGuard:
             return True
         raise OutputExistsError(
             f"Output file {path} already exists; pass overwrite=True to replace it.")
-
-
-class SilentProgress:
-    """``Progress``: the library's default; a run reports through its return value."""
-
-    def start(self, total: int) -> None:
-        pass
-
-    def advance(self, completion: Completion | None = None, *, cached: bool = False,
-                tokens: int | None = None, error: bool = False) -> None:
-        pass
-
-    def finish(self) -> None:
-        pass

@@ -33,6 +33,7 @@ __all__ = [
     "Progress",
     "ResponseCache",
     "RowValues",
+    "SilentProgress",
     "StateStore",
     "SyncProvider",
     "TokenCounter",
@@ -227,3 +228,17 @@ class Progress(Protocol):
 
     def finish(self) -> None:
         ...
+
+
+class SilentProgress:
+    """``Progress`` that says nothing: for scripts, pipes, ``--quiet`` and the library."""
+
+    def start(self, total: int) -> None:
+        pass
+
+    def advance(self, completion: Completion | None = None, *, cached: bool = False,
+                tokens: int | None = None, error: bool = False) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass

@@ -10,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from loom_adapters.cli.progress import NullProgress, RunProgress, TokenProgress, progress_for
+from loom_adapters.cli.progress import RunProgress, TokenProgress, progress_for
+from loom_core.ports import SilentProgress
 from loom_core.model import Completion
 
 
@@ -46,8 +47,8 @@ def test_the_token_bar_has_the_seed_format() -> None:
 
 
 def test_no_bar_without_a_terminal_or_with_quiet() -> None:
-    assert isinstance(progress_for(RunProgress, quiet=False, stream=io.StringIO()), NullProgress)
-    assert isinstance(progress_for(RunProgress, quiet=True, stream=_Terminal()), NullProgress)
+    assert isinstance(progress_for(RunProgress, quiet=False, stream=io.StringIO()), SilentProgress)
+    assert isinstance(progress_for(RunProgress, quiet=True, stream=_Terminal()), SilentProgress)
 
 
 def _run_on_a_terminal(args: list[str], site: Path) -> tuple[int, str]:

@@ -42,24 +42,22 @@ class _LazyVersion(argparse.Action):
         parser.exit()
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, minimum: int | None = None) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if minimum is not None and value < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, minimum=1)
 
 
 def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+    return _whole_number(text, minimum=0)
 
 
 def _command(subparsers, name: str, summary: str, example: str) -> argparse.ArgumentParser:
@@ -94,13 +92,6 @@ def _float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
 
 
-def _whole(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-
-
 def _prompt_flags(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--template", metavar="TEXT",
@@ -121,7 +112,7 @@ def _settings_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--top-k", type=_positive_int, metavar="K")
     group.add_argument("--stop", action="append", default=[], metavar="TEXT",
                        help="stop sequence (repeatable)")
-    group.add_argument("--seed", type=_whole, metavar="N")
+    group.add_argument("--seed", type=_whole_number, metavar="N")
     group.add_argument("--presence-penalty", type=_float, metavar="X")
     group.add_argument("--frequency-penalty", type=_float, metavar="X")
     group.add_argument("--system", metavar="TEXT", help="system prompt")

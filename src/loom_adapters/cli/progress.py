@@ -11,25 +11,12 @@ import time
 from typing import TextIO
 
 from loom_core.model import Completion
+from loom_core.ports import SilentProgress
 
-__all__ = ["NullProgress", "RunProgress", "TokenProgress", "progress_for"]
+__all__ = ["RunProgress", "TokenProgress", "progress_for"]
 
 _BAR_WIDTH = 12
 _REDRAW_SECONDS = 0.1
-
-
-class NullProgress:
-    """Progress for scripts, pipes and ``--quiet``: says nothing."""
-
-    def start(self, total: int) -> None:
-        pass
-
-    def advance(self, completion: Completion | None = None, *, cached: bool = False,
-                tokens: int | None = None, error: bool = False) -> None:
-        pass
-
-    def finish(self) -> None:
-        pass
 
 
 def _clock(seconds: float) -> str:
@@ -128,8 +115,8 @@ class TokenProgress(_Bar):
 
 
 def progress_for(kind: type[_Bar], quiet: bool, stream: TextIO | None = None):
-    """A live bar when a person is watching stderr, else ``NullProgress``."""
+    """A live bar when a person is watching stderr, else ``SilentProgress``."""
     stream = stream or sys.stderr
     if quiet or not stream.isatty():
-        return NullProgress()
+        return SilentProgress()
     return kind(stream)

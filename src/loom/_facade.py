@@ -300,29 +300,21 @@ class Loom:
                  base_url: str | None = None) -> Any:
         """The adapter for ``mode``; a mode the provider lacks is refused before any key is
         looked for, so the caller hears the real reason first."""
-        from loom_adapters.container import provider_config
+        from loom_adapters.container import build_adapter
 
         name = provider or self._provider
         if name == self._provider:
             api_key = api_key or self._api_key
             base_url = self._base_url or base_url
-        spec = self._container.provider_registry().get(name)
-        spec.require(mode)
-        return spec.build(mode, provider_config(spec, api_key, concurrency=self._workers,
-                                                base_url=base_url))
+        return build_adapter(self._container, name, mode, api_key, concurrency=self._workers,
+                             base_url=base_url)
 
     def _batch_providers(self) -> Callable[[BatchJob], BatchProvider]:
-        """Batch adapters for remembered jobs, one per provider and address, built when
-        needed; a batch is asked at the address it was submitted to."""
-        adapters: dict[tuple[str, str | None], BatchProvider] = {}
+        """Batch adapters for remembered jobs, each asked at the address it was submitted to."""
+        from loom_adapters.container import batch_adapters
 
-        def provider_for(job: BatchJob) -> BatchProvider:
-            where = (job.provider, job.base_url)
-            if where not in adapters:
-                adapters[where] = self._adapter("batch", job.provider, base_url=job.base_url)
-            return adapters[where]
-
-        return provider_for
+        return batch_adapters(
+            lambda provider, address: self._adapter("batch", provider, base_url=address))
 
 
 def _settings(base: GenerationSettings | Mapping[str, Any] | None,

@@ -8,11 +8,14 @@ a container is cheap; plugins load on first use, and provider SDKs only when a f
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from dependency_injector import containers, providers
 
 from loom_core.errors import MissingKeyError
+from loom_core.model import BatchJob
+from loom_core.ports import BatchProvider
 from loom_core.providers import ProviderConfig, ProviderSpec
 
 from .cache.file_cache import FileResponseCache
@@ -21,7 +24,9 @@ from .paths import LoomPaths
 from .plugins import PLUGINS_ENV_VAR, allowed_plugins, load_plugins
 from .state.file_store import FileStateStore
 
-__all__ = ["Container", "create_container", "provider_config"]
+__all__ = [
+    "Container", "batch_adapters", "build_adapter", "create_container", "provider_config",
+]
 
 
 class Container(containers.DeclarativeContainer):
@@ -58,3 +63,29 @@ def provider_config(spec: ProviderSpec, api_key: str | None, *, concurrency: int
     if base_url is None and spec.base_url_env_var:
         base_url = env.get(spec.base_url_env_var)
     return ProviderConfig(api_key=key, base_url=base_url or None, concurrency=concurrency)
+
+
+def build_adapter(container: Container, provider: str, mode: str, api_key: str | None = None,
+                  *, concurrency: int = 8, base_url: str | None = None) -> Any:
+    """The provider's adapter for ``mode``; a mode the provider lacks is refused before any
+    key is looked for, so the user hears the real reason first."""
+    spec = container.provider_registry().get(provider)
+    spec.require(mode)
+    return spec.build(mode, provider_config(spec, api_key, concurrency=concurrency,
+                                            base_url=base_url))
+
+
+def batch_adapters(build: Callable[[str, str | None], BatchProvider],
+                   base_url: str | None = None) -> Callable[[BatchJob], BatchProvider]:
+    """Batch adapters for remembered jobs, one per provider and address, built when needed by
+    ``build(provider, address)``. A batch lives at the address it was submitted to, unless
+    ``base_url`` moves it."""
+    adapters: dict[tuple[str, str | None], BatchProvider] = {}
+
+    def provider_for(job: BatchJob) -> BatchProvider:
+        where = (job.provider, base_url or job.base_url)
+        if where not in adapters:
+            adapters[where] = build(*where)
+        return adapters[where]
+
+    return provider_for

@@ -15,7 +15,9 @@ from ..interrupts import stop_on_signals
 from ..progress import RunProgress, progress_for
 from ..reports import report_submitted
 from ..settings import settings_from_args, template_from_args
-from ._common import adapter_for, open_container
+from loom_adapters.container import build_adapter
+
+from ._common import open_container
 
 EXIT_ROW_ERRORS = 1
 
@@ -25,8 +27,8 @@ def handle(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     template = template_from_args(args)
     if not args.sync:
-        provider = adapter_for(container, args.provider, "batch", args.api_key,
-                               base_url=args.base_url)
+        provider = build_adapter(container, args.provider, "batch", args.api_key,
+                                 base_url=args.base_url)
         outcome = submit_batch(
             SubmitRequest(source=args.file, provider=args.provider, model=args.model,
                           prompt_column=args.col, template=template, output=args.output,
@@ -40,8 +42,8 @@ def handle(args: argparse.Namespace) -> int:
         report_submitted(outcome)
         return 0
 
-    provider = adapter_for(container, args.provider, "sync", args.api_key, args.workers,
-                           args.base_url)
+    provider = build_adapter(container, args.provider, "sync", args.api_key,
+                             concurrency=args.workers, base_url=args.base_url)
     with stop_on_signals(StopToken()) as stop:
         summary = run_sync(
             SyncRequest(source=args.file, provider=args.provider, model=args.model,

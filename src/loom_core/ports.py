@@ -120,7 +120,8 @@ RowValues = Callable[[Record], Mapping[str, Any]]
 class FileCodec(Protocol):
     """Reads a dataset as records and writes it back with answers merged into every row."""
 
-    #: The ``file_type`` recorded in batch state: ``json`` or ``csv`` (or a plugin's own name).
+    #: The ``file_type`` recorded in batch state: ``json``, ``jsonl``, ``csv``, ``parquet``, or a
+    #: plugin's own name.
     file_type: str
     #: The extension outputs get, with its dot: ``.json``.
     output_suffix: str

@@ -90,7 +90,7 @@ def _load(path: str, prompt_column: str | None = None, template: PromptTemplate 
     if not isinstance(document, list):
         raise InputError(
             f"{path} must hold a JSON list of {{id, prompt}} objects, "
-            f"not {_json_type(document)}"
+            f"not {json_type(document)}"
         )
     if not document:
         raise InputError(f"{path} is an empty dataset: the list has no items")
@@ -100,16 +100,16 @@ def _load(path: str, prompt_column: str | None = None, template: PromptTemplate 
     for index, item in enumerate(document):
         where = f"{path}: item {index}"
         if not isinstance(item, dict):
-            raise InputError(f"{where} is {_json_type(item)}, not an object with id and prompt")
+            raise InputError(f"{where} is {json_type(item)}, not an object with id and prompt")
         if ID_FIELD not in item:
             raise InputError(f"{where} has no '{ID_FIELD}' field")
         key = item[ID_FIELD]
         # bool is a subclass of int in Python, but `true` is not an id anyone means.
         if isinstance(key, bool) or not isinstance(key, (str, int)):
             raise InputError(
-                f"{where} has an id of type {_json_type(key)}; ids must be strings or integers"
+                f"{where} has an id of type {json_type(key)}; ids must be strings or integers"
             )
-        prompt = _prompt(item, where, prompt_field, template) if need_prompt else ""
+        prompt = prompt_of(item, where, prompt_field, template) if need_prompt else ""
         # Keyed by type too: 1 and "1" are different JSON ids and stay different keys.
         identity = (type(key), key)
         if identity in seen:
@@ -122,7 +122,7 @@ def _load(path: str, prompt_column: str | None = None, template: PromptTemplate 
     return rows
 
 
-def _prompt(item: dict[str, Any], where: str, prompt_field: str,
+def prompt_of(item: dict[str, Any], where: str, prompt_field: str,
             template: PromptTemplate | None) -> str:
     if template is not None:
         return template.render(item, where)
@@ -130,11 +130,11 @@ def _prompt(item: dict[str, Any], where: str, prompt_field: str,
         raise InputError(f"{where} has no '{prompt_field}' field")
     prompt = item[prompt_field]
     if not isinstance(prompt, str):
-        raise InputError(f"{where}: '{prompt_field}' must be a string, not {_json_type(prompt)}")
+        raise InputError(f"{where}: '{prompt_field}' must be a string, not {json_type(prompt)}")
     return prompt
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):

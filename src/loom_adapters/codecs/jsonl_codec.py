@@ -26,7 +26,7 @@ from loom_core.template import PromptTemplate
 from ..atomic import atomic_write
 from .gzip_io import input_errors, open_binary
 # The item rules are the JSON codec's, shared so that both formats say the same thing.
-from .json_codec import DEFAULT_PROMPT_FIELD, ID_FIELD, _json_type, _prompt
+from .json_codec import DEFAULT_PROMPT_FIELD, ID_FIELD, json_type, prompt_of
 
 __all__ = ["JsonlCodec"]
 
@@ -124,7 +124,7 @@ def _rows(path: str, prompt_column: str | None = None, template: PromptTemplate 
                 f"{where} repeats id {json.dumps(key, ensure_ascii=False)} "
                 f"(first used on line {first}); ids must be unique"
             )
-        prompt = _prompt(item, where, prompt_field, template) if need_prompt else ""
+        prompt = prompt_of(item, where, prompt_field, template) if need_prompt else ""
         yield Record(index=index, key=key, prompt=prompt), item
         index += 1
     if index == 0:
@@ -141,13 +141,13 @@ def _parse(line: str, where: str) -> dict[str, Any]:
     except RecursionError:
         raise InputError(f"{where} is not usable JSON: it is nested too deeply") from None
     if not isinstance(item, dict):
-        raise InputError(f"{where} is {_json_type(item)}, not an object with id and prompt")
+        raise InputError(f"{where} is {json_type(item)}, not an object with id and prompt")
     if ID_FIELD not in item:
         raise InputError(f"{where} has no '{ID_FIELD}' field")
     key = item[ID_FIELD]
     # bool is a subclass of int in Python, but `true` is not an id anyone means.
     if isinstance(key, bool) or not isinstance(key, (str, int)):
         raise InputError(
-            f"{where} has an id of type {_json_type(key)}; ids must be strings or integers"
+            f"{where} has an id of type {json_type(key)}; ids must be strings or integers"
         )
     return item

@@ -112,7 +112,7 @@ def test_parquet_batch_then_fetch(loom, home):
     assert submitted.code == 0, submitted.err
     batch_id = submitted.out.split("id=")[1].split()[0]
     state = only_state(home)
-    assert state["file_type"] == "parquet"
+    assert state["batch_id"] == batch_id and state["file_type"] == "parquet"
     assert sorted(state["id_map"].values()) == ["0", "1", "2"]
     assert loom("fetch").code == 0
     merged = pq.read_table("d_results_echo_upper.parquet")

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import attrs
+
 from ..codecs import CodecRegistry
 from ..errors import InputError, OutputExistsError
-from ..model import Record
+from ..model import GenerationSettings, Record
 from ..naming import default_output_path
 from ..ports import FileCodec, OutputGuard
 from ..template import PromptTemplate
 
-__all__ = ["Dataset", "load_dataset", "ensure_writable", "output_path_for"]
+__all__ = ["Dataset", "DatasetRequest", "load_dataset", "ensure_writable", "output_path_for"]
+
+
+@attrs.frozen
+class DatasetRequest:
+    """What every run over a file is asked: which file, which provider and model, where the
+    prompts come from, where the output goes, and how to generate."""
+
+    source: str
+    provider: str
+    model: str
+    prompt_column: str | None = None
+    #: Builds each prompt from the row's fields instead of reading ``prompt_column``.
+    template: str | None = None
+    output: str | None = None
+    settings: GenerationSettings = attrs.field(factory=GenerationSettings)
+    with_meta: bool = False
 
 
 class Dataset:

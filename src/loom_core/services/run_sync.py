@@ -26,25 +26,16 @@ from ..merge import write_merged
 from ..model import CacheEntry, Completion, GenerationSettings, Record, RowKey
 from ..ports import OutputGuard, Progress, ResponseCache, SyncProvider
 from ..retry import RetryPolicy
-from .dataset import ensure_writable, load_dataset, output_path_for
+from .dataset import DatasetRequest, ensure_writable, load_dataset, output_path_for
 
 __all__ = ["SyncAnswers", "SyncOptions", "SyncRequest", "SyncSummary", "answer_records",
            "run_sync"]
 
 
 @attrs.frozen
-class SyncRequest:
+class SyncRequest(DatasetRequest):
     """What ``loom run --sync`` was asked to do."""
 
-    source: str
-    provider: str
-    model: str
-    prompt_column: str | None = None
-    #: Builds each prompt from the row's fields instead of reading ``prompt_column``.
-    template: str | None = None
-    output: str | None = None
-    settings: GenerationSettings = attrs.field(factory=GenerationSettings)
-    with_meta: bool = False
     workers: int = 8
     use_cache: bool = True
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)

@@ -21,11 +21,11 @@ from ..cache_key import cache_key
 from ..clock import utc_now
 from ..codecs import CodecRegistry
 from ..errors import AuthenticationError, InputError, PermanentError, UsageError
-from ..model import BatchJob, BatchPart, BatchLimits, BatchStatus, GenerationSettings
+from ..model import BatchJob, BatchLimits, BatchPart, BatchStatus
 from ..naming import custom_id_for
 from ..ports import BatchProvider, OutputGuard, ResponseCache, StateStore
 from ..template import PromptTemplate
-from .dataset import output_path_for
+from .dataset import DatasetRequest, output_path_for
 from .merge_job import MergeOutcome, merge_from_cache
 from .parts import send_parts
 
@@ -33,18 +33,9 @@ __all__ = ["SubmitOutcome", "SubmitRequest", "new_job_id", "submit_batch"]
 
 
 @attrs.frozen
-class SubmitRequest:
+class SubmitRequest(DatasetRequest):
     """What ``loom run`` in batch mode was asked to do."""
 
-    source: str
-    provider: str
-    model: str
-    prompt_column: str | None = None
-    #: Builds each prompt from the row's fields instead of reading ``prompt_column``.
-    template: str | None = None
-    output: str | None = None
-    settings: GenerationSettings = attrs.field(factory=GenerationSettings)
-    with_meta: bool = False
     #: Remembered with the batch, so ``loom fetch`` asks the same server.
     base_url: str | None = None
     use_cache: bool = True

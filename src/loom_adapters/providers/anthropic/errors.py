@@ -27,7 +27,6 @@ from loom_core.errors import (
     LoomError,
     PermanentError,
     ProviderError,
-    QuotaExhaustedError,
     TransientError,
     UnsupportedError,
 )

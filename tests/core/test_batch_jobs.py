@@ -7,7 +7,7 @@ import pytest
 
 from loom_core.batching import RequestSize, plan_parts, request_size
 from loom_core.cache_key import cache_key
-from loom_core.errors import InputError, StateError, TransientError
+from loom_core.errors import InputError, LoomError, StateError, TransientError
 from loom_core.merge import NO_ANSWER
 from loom_core.model import BatchLimits, BatchStatus, CacheEntry, Completion
 from loom_core.services.cancel import cancel_job
@@ -147,7 +147,8 @@ def test_a_part_never_accepted_is_sent_by_the_next_fetch() -> None:
         return original(*args, **kwargs)
 
     world.provider.submit = flaky
-    with pytest.raises(TransientError):
+    with pytest.raises(LoomError, match=r"connection reset \(2 of 3 parts of job loom-\S+ were "
+                       r"accepted; loom fetch sends the rest"):
         world.submit()
     (job,) = world.store.all()
     assert [p.batch_id for p in job.parts] == ["batch_1", "batch_2", None]

@@ -20,7 +20,7 @@ from ..batching import RequestSize, plan_parts, request_size
 from ..cache_key import cache_key
 from ..clock import utc_now
 from ..codecs import CodecRegistry
-from ..errors import AuthenticationError, InputError, PermanentError, UsageError
+from ..errors import AuthenticationError, InputError, LoomError, PermanentError, UsageError
 from ..model import BatchJob, BatchLimits, BatchPart, BatchStatus
 from ..naming import custom_id_for
 from ..ports import BatchProvider, OutputGuard, ResponseCache, StateStore
@@ -124,9 +124,17 @@ def submit_batch(
     store.save(job)
     try:
         send_parts(job, list(job.parts), provider=provider, codec=codec, store=store)
-    except (UsageError, AuthenticationError, PermanentError):
-        # Refused outright: if nothing was accepted, there is nothing to remember.
-        if all(part.batch_id is None for part in job.parts):
+    except LoomError as error:
+        accepted = sum(1 for part in job.parts if part.batch_id is not None)
+        if accepted == 0 and isinstance(error, (UsageError, AuthenticationError,
+                                                PermanentError)):
+            # Refused outright, nothing accepted: there is nothing to remember.
             store.delete(job)
-        raise
+            raise
+        explained = LoomError(
+            f"{error} ({accepted} of {len(job.parts)} parts of job {job.job_id} were "
+            f"accepted; loom fetch sends the rest, finding any part the provider did get, "
+            f"and loom cancel --id {job.job_id} stops the job)")
+        explained.exit_code = error.exit_code
+        raise explained from error
     return SubmitOutcome(rows=rows, cached=cached, job=job)

@@ -101,12 +101,16 @@ def _fetch(job: BatchJob, provider_for: Callable[[BatchJob], BatchProvider],
                                   job.provider, job.model)
     try:
         ensure_may_write(guard, destination, job)
+        kept = []
         for part in job.parts:
-            if part.status in WITH_RESULTS and store.load_results(job, part.index) is None:
+            if part.status not in WITH_RESULTS:
+                continue
+            results = store.load_results(job, part.index)
+            if results is None:
                 # Kept whole on disk first: a crash while merging needs no second download.
                 store.save_results(job, part.index, provider.results(part.batch_id))
-        kept = [store.load_results(job, part.index) or {} for part in job.parts
-                if part.status in WITH_RESULTS]
+                results = store.load_results(job, part.index)
+            kept.append(results or {})
         merged = merge_job(job, kept, codec=codec, cache=cache, destination=destination)
     except OutputExistsError as error:
         store.save(job)

@@ -3,17 +3,24 @@ cache, token counts, and batch runs through every status Anthropic can report.""
 
 from __future__ import annotations
 
-import csv
 import gzip
 import json
-import socket
 from pathlib import Path
 
 import pytest
 
 from loom_core.model import BatchStatus
 from tests.emulator.replies import FAIL_MARKER, count_words, reply_text
-from tests.support import state_of, state_path
+from tests.support import (
+    fetch_summary,
+    closed_port,
+    nasty_items,
+    read_csv,
+    read_json,
+    state_of,
+    state_path,
+    write_json,
+)
 
 MODEL = "claude-emu"
 OUT_JSON = f"p_results_anthropic_{MODEL}.json"
@@ -27,24 +34,8 @@ def env(home, emulator, monkeypatch):
     return emulator
 
 
-def write_json(name: str, items: list[dict]) -> Path:
-    path = Path(name)
-    path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
-    return path
 
 
-def read_json(name: str) -> list[dict]:
-    return json.loads(Path(name).read_text(encoding="utf-8"))
-
-
-def read_csv(name: str) -> list[dict]:
-    with open(name, newline="", encoding="utf-8") as stream:
-        return list(csv.DictReader(stream))
-
-
-def nasty_items() -> list[dict]:
-    return [{"id": key, "prompt": f"prompt for {key}"} for key in NASTY_IDS] + [
-        {"id": 7, "prompt": "numbered row"}]
 
 
 def assert_each_row_has_its_own_answer(rows: list[dict]) -> None:
@@ -53,9 +44,7 @@ def assert_each_row_has_its_own_answer(rows: list[dict]) -> None:
 
 
 def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = closed_port()
     return f"http://127.0.0.1:{port}/anthropic"
 
 
@@ -63,7 +52,7 @@ def closed_port_url() -> str:
 
 
 def test_sync_json_merges_nasty_ids_then_serves_the_cache(env, loom):
-    write_json("p.json", nasty_items())
+    write_json("p.json", nasty_items(NASTY_IDS))
     first = loom("run", "--sync", "-f", "p.json", "-p", "anthropic", "-m", MODEL)
     assert first.code == 0, first.err
     assert f"-> {OUT_JSON}" in first.out and "provider calls=5" in first.out
@@ -167,17 +156,11 @@ def state_files(home: Path) -> list[Path]:
 
 
 def summary(rows: int, answered: list[str], cached: int = 0) -> str:
-    """The line ``loom fetch`` prints under a merged batch; ``answered`` are the prompts whose
-    answers were downloaded (the emulator counts a word as a token)."""
-    tokens_in = sum(count_words(prompt) for prompt in answered)
-    tokens_out = sum(count_words(reply_text(MODEL, prompt)) for prompt in answered)
-    done = len(answered) + cached
-    return (f"  {rows} rows: {done} answered ({cached} from the cache), {rows - done} errors; "
-            f"tokens {tokens_in} in / {tokens_out} out")
+    return fetch_summary(MODEL, rows, answered, cached)
 
 
 def test_batch_run_list_fetch_merges_by_custom_id(env, loom, home):
-    items = nasty_items() + [{"id": "bad", "prompt": f"explode {FAIL_MARKER}"}]
+    items = nasty_items(NASTY_IDS) + [{"id": "bad", "prompt": f"explode {FAIL_MARKER}"}]
     write_json("p.json", items)
     env.plan_batches("anthropic", ["running", "completed"])
     batch_id = submit(loom)

@@ -12,7 +12,6 @@ import csv
 import gzip
 import io
 import json
-import socket
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from google.genai import types
 
 from loom_core.model import BatchStatus
 from tests.emulator.replies import count_words, reply_text
-from tests.support import state_of, state_path
+from tests.support import closed_port, fetch_summary, state_of, state_path
 
 MODEL = "gemini-emu"
 OUTPUT = f"p_results_google_{MODEL}.json"
@@ -69,19 +68,7 @@ def remembered(home: Path, batch_id: str) -> bool:
 
 
 def summary(rows: int, answered: list[str], cached: int = 0) -> str:
-    """The line ``loom fetch`` prints under a merged batch; ``answered`` are the prompts whose
-    answers were downloaded (the emulator counts a word as a token)."""
-    tokens_in = sum(count_words(prompt) for prompt in answered)
-    tokens_out = sum(count_words(reply_text(MODEL, prompt)) for prompt in answered)
-    done = len(answered) + cached
-    return (f"  {rows} rows: {done} answered ({cached} from the cache), {rows - done} errors; "
-            f"tokens {tokens_in} in / {tokens_out} out")
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return fetch_summary(MODEL, rows, answered, cached)
 
 
 # ---- sync ------------------------------------------------------------------------------

@@ -3,17 +3,24 @@ token counts, and batch runs through every status of the seed's table."""
 
 from __future__ import annotations
 
-import csv
 import gzip
 import json
-import socket
 from pathlib import Path
 
 import pytest
 
 from loom_core.model import BatchStatus
 from tests.emulator.replies import FAIL_MARKER, count_words, reply_text
-from tests.support import state_of, state_path
+from tests.support import (
+    fetch_summary,
+    closed_port,
+    nasty_items,
+    read_csv,
+    read_json,
+    state_of,
+    state_path,
+    write_json,
+)
 
 MODEL = "gpt-emu"
 OUT_JSON = f"p_results_openai_{MODEL}.json"
@@ -27,24 +34,8 @@ def env(home, emulator, monkeypatch):
     return emulator
 
 
-def write_json(name: str, items: list[dict]) -> Path:
-    path = Path(name)
-    path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
-    return path
 
 
-def read_json(name: str) -> list[dict]:
-    return json.loads(Path(name).read_text(encoding="utf-8"))
-
-
-def read_csv(name: str) -> list[dict]:
-    with open(name, newline="", encoding="utf-8") as stream:
-        return list(csv.DictReader(stream))
-
-
-def nasty_items() -> list[dict]:
-    return [{"id": key, "prompt": f"prompt for {key}"} for key in NASTY_IDS] + [
-        {"id": 7, "prompt": "numbered row"}]
 
 
 def assert_each_row_has_its_own_answer(rows: list[dict], column: str = "prompt") -> None:
@@ -53,9 +44,7 @@ def assert_each_row_has_its_own_answer(rows: list[dict], column: str = "prompt")
 
 
 def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = closed_port()
     return f"http://127.0.0.1:{port}/openai/v1"
 
 
@@ -64,20 +53,14 @@ def state_files(home: Path) -> list[Path]:
 
 
 def summary(rows: int, answered: list[str], cached: int = 0) -> str:
-    """The line ``loom fetch`` prints under a merged batch; ``answered`` are the prompts whose
-    answers were downloaded (the emulator counts a word as a token)."""
-    tokens_in = sum(count_words(prompt) for prompt in answered)
-    tokens_out = sum(count_words(reply_text(MODEL, prompt)) for prompt in answered)
-    done = len(answered) + cached
-    return (f"  {rows} rows: {done} answered ({cached} from the cache), {rows - done} errors; "
-            f"tokens {tokens_in} in / {tokens_out} out")
+    return fetch_summary(MODEL, rows, answered, cached)
 
 
 # ---- sync ------------------------------------------------------------------------------
 
 
 def test_sync_json_merges_nasty_ids_then_serves_the_cache(env, loom):
-    write_json("p.json", nasty_items())
+    write_json("p.json", nasty_items(NASTY_IDS))
     first = loom("run", "--sync", "-f", "p.json", "-p", "openai", "-m", MODEL)
     assert first.code == 0, first.err
     assert f"-> {OUT_JSON}" in first.out and "provider calls=5" in first.out
@@ -109,7 +92,7 @@ def test_sync_csv_and_gzip_inputs(env, loom):
     assert_each_row_has_its_own_answer(rows, "text")
 
     with gzip.open("z.json.gz", "wt", encoding="utf-8") as out:
-        json.dump(nasty_items(), out, ensure_ascii=False)
+        json.dump(nasty_items(NASTY_IDS), out, ensure_ascii=False)
     result = loom("run", "--sync", "-f", "z.json.gz", "-p", "openai", "-m", MODEL)
     assert result.code == 0, result.err
     assert_each_row_has_its_own_answer(read_json(f"z_results_openai_{MODEL}.json"))
@@ -162,7 +145,7 @@ def test_sync_bad_key_fails_the_run_without_leaking_it(env, loom):
 
 
 def test_tokens_total_is_the_sum_of_the_counts(env, loom):
-    items = nasty_items() + [{"id": "dup", "prompt": "prompt for with space"}]
+    items = nasty_items(NASTY_IDS) + [{"id": "dup", "prompt": "prompt for with space"}]
     write_json("p.json", items)
     result = loom("tokens", "-f", "p.json", "-p", "openai", "-m", MODEL)
     assert result.code == 0, result.err
@@ -184,7 +167,7 @@ def submit(loom, name: str = "p.json", *extra: str) -> str:
 
 
 def test_batch_run_fetch_merges_nasty_ids(env, loom, home):
-    write_json("p.json", nasty_items())
+    write_json("p.json", nasty_items(NASTY_IDS))
     batch_id = submit(loom)
     state = state_of(home, batch_id)
     assert state["status"] == "validating" and state["provider"] == "openai"
@@ -204,7 +187,7 @@ def test_batch_run_fetch_merges_nasty_ids(env, loom, home):
     assert done.code == 0, done.err
     assert done.out.splitlines() == [
         f"Fabric complete. id={batch_id} -> {OUT_JSON}",
-        summary(len(NASTY_IDS) + 1, [item["prompt"] for item in nasty_items()])]
+        summary(len(NASTY_IDS) + 1, [item["prompt"] for item in nasty_items(NASTY_IDS)])]
     rows = read_json(OUT_JSON)
     assert [r["id"] for r in rows] == NASTY_IDS + [7]
     assert_each_row_has_its_own_answer(rows)

@@ -3,7 +3,6 @@ cache, its failure shapes as row errors, and the seed's refusals of batch mode a
 
 from __future__ import annotations
 
-import csv
 import gzip
 import json
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.emulator.replies import reply_text
+from tests.support import nasty_items, read_csv, read_json, write_json
 
 MODEL = "openai/gpt-4o-mini"
 SAFE_MODEL = "openai_gpt-4o-mini"
@@ -27,24 +27,8 @@ def env(home, emulator, monkeypatch):
     return emulator
 
 
-def write_json(name: str, items: list[dict]) -> Path:
-    path = Path(name)
-    path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
-    return path
 
 
-def read_json(name: str) -> list[dict]:
-    return json.loads(Path(name).read_text(encoding="utf-8"))
-
-
-def read_csv(name: str) -> list[dict]:
-    with open(name, newline="", encoding="utf-8") as stream:
-        return list(csv.DictReader(stream))
-
-
-def nasty_items() -> list[dict]:
-    return [{"id": key, "prompt": f"prompt for {key}"} for key in NASTY_IDS] + [
-        {"id": 7, "prompt": "numbered row"}]
 
 
 def assert_each_row_has_its_own_answer(rows: list[dict], column: str = "prompt") -> None:
@@ -57,7 +41,7 @@ def run_sync(loom, name: str = "p.json", *extra: str):
 
 
 def test_sync_json_merges_nasty_ids_then_serves_the_cache(env, loom):
-    write_json("p.json", nasty_items())
+    write_json("p.json", nasty_items(NASTY_IDS))
     first = run_sync(loom)
     assert first.code == 0, first.err
     assert f"-> {OUT_JSON}" in first.out and "provider calls=5" in first.out
@@ -88,7 +72,7 @@ def test_sync_csv_and_gzip_inputs(env, loom):
     assert_each_row_has_its_own_answer(rows, "text")
 
     with gzip.open("z.json.gz", "wt", encoding="utf-8") as out:
-        json.dump(nasty_items(), out, ensure_ascii=False)
+        json.dump(nasty_items(NASTY_IDS), out, ensure_ascii=False)
     result = run_sync(loom, "z.json.gz")
     assert result.code == 0, result.err
     assert_each_row_has_its_own_answer(read_json(f"z_results_openrouter_{SAFE_MODEL}.json"))

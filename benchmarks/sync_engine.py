@@ -2,7 +2,8 @@
 
 Usage:  python benchmarks/sync_engine.py [a] [b] [c] [d] [e]      (no argument: all five)
 
-  a  5,000 prompts, 200 ms latency, --workers 64          ideal 15.6 s, target within 10 %
+  a  5,000 prompts, 200 ms latency, --workers 64          ideal 15.6 s, target within 10 %;
+     next to the leanest loop of the SDK alone making the same calls
   b  the same with --workers 512, next to a bare loop of the openai SDK's async client doing
      the same 5,000 calls at the same concurrency           target: Loom within 15 % of it
   c  100 requests/s rate limit, 2,000 prompts, --workers 64 ideal 20 s, target: no failed row,
@@ -98,36 +99,59 @@ def scenario_latency(name: str, workers: int, count: int = 5000, latency_ms: int
         return result
 
 
-async def _bare_loop(base_url: str, count: int, concurrency: int) -> None:
+async def _bare_loop(base_url: str, count: int, concurrency: int, lean: bool = False) -> None:
+    """The SDK's async client alone: ``chat.completions.create`` through one pool, or (lean)
+    ``post()`` of a ready body through pools of 16 connections, as Loom sends it."""
     import httpx2
     import openai
 
-    client = openai.AsyncOpenAI(
+    pool = 16 if lean else concurrency
+    clients = [openai.AsyncOpenAI(
         api_key="sk-bench", base_url=base_url, max_retries=0,
-        http_client=httpx2.AsyncClient(limits=httpx2.Limits(
-            max_connections=concurrency, max_keepalive_connections=concurrency)),
-    )
+        http_client=openai.DefaultAsyncHttpxClient(limits=httpx2.Limits(
+            max_connections=pool, max_keepalive_connections=pool)),
+    ) for _ in range(max(1, concurrency // pool))]
     semaphore = asyncio.Semaphore(concurrency)
 
     async def one(i: int) -> None:
+        client = clients[i % len(clients)]
+        messages = [{"role": "user", "content": f"prompt {i}"}]
         async with semaphore:
-            await client.chat.completions.create(
-                model=MODEL, messages=[{"role": "user", "content": f"prompt {i}"}])
+            if lean:
+                await client.post("/chat/completions", body={"model": MODEL, "messages": messages},
+                                  cast_to=object)
+            else:
+                await client.chat.completions.create(model=MODEL, messages=messages)
 
     await asyncio.gather(*(one(i) for i in range(count)))
-    await client.close()
+    for client in clients:
+        await client.close()
+
+
+def bare(emulator: EmulatorProcess, count: int, concurrency: int, lean: bool) -> dict:
+    result = run_child([sys.executable, __file__, "bare-loop", emulator.client.env()["OPENAI_BASE_URL"],
+                        str(count), str(concurrency), "lean" if lean else "sdk"],
+                       dict(os.environ), REPO)
+    if result["code"] != 0:
+        raise SystemExit(f"bare loop failed: {result['err']}")
+    return result
+
+
+def scenario_a() -> None:
+    scenario_latency("a", 64)
+    with EmulatorProcess(latency_ms=200) as emu:
+        lean = bare(emu, 5000, 64, lean=True)
+    print(f"[a] the leanest SDK loop (post() through pools of 16, as Loom), same calls: wall "
+          f"{lean['wall']:.2f} s, client CPU {lean['cpu']:.2f} s: the floor on this machine")
 
 
 def scenario_b() -> None:
     loom = scenario_latency("b", 512)
     with EmulatorProcess(latency_ms=200) as emu:
-        bare = run_child([sys.executable, __file__, "bare-loop", emu.client.env()["OPENAI_BASE_URL"],
-                          "5000", "512"], dict(os.environ), REPO)
-        if bare["code"] != 0:
-            raise SystemExit(f"bare loop failed: {bare['err']}")
-    print(f"[b] bare SDK loop: wall {bare['wall']:.2f} s, client CPU {bare['cpu']:.2f} s "
-          f"({bare['cpu'] / 5:.2f} s per 1,000 requests)")
-    print(f"[b] Loom / bare loop: {(loom['wall'] / bare['wall'] - 1) * 100:+.1f} % wall time")
+        plain = bare(emu, 5000, 512, lean=False)
+    print(f"[b] bare SDK loop: wall {plain['wall']:.2f} s, client CPU {plain['cpu']:.2f} s "
+          f"({plain['cpu'] / 5:.2f} s per 1,000 requests)")
+    print(f"[b] Loom / bare loop: {(loom['wall'] / plain['wall'] - 1) * 100:+.1f} % wall time")
 
 
 def scenario_c() -> None:
@@ -179,12 +203,13 @@ def scenario_e(count: int = 2000) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "bare-loop":
-        asyncio.run(_bare_loop(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
+        asyncio.run(_bare_loop(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]),
+                               lean=sys.argv[5] == "lean"))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenarios", nargs="*", default=list("abcde"))
     args = parser.parse_args()
-    scenarios = {"a": lambda: scenario_latency("a", 64), "b": scenario_b, "c": scenario_c,
+    scenarios = {"a": scenario_a, "b": scenario_b, "c": scenario_c,
                  "d": scenario_d, "e": scenario_e}
     for name in args.scenarios:
         scenarios[name]()

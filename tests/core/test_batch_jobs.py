@@ -290,3 +290,20 @@ def test_a_token_budget_the_user_gives_splits_the_job() -> None:
     job = world.submit(max_batch_tokens=10).job  # each prompt is about 4 tokens
     assert len(job.parts) > 1
     assert all(part.size <= 2 for part in job.parts)
+
+
+def test_an_all_cached_job_refuses_an_existing_output_without_talking_of_a_batch() -> None:
+    from loom_core.errors import OutputExistsError
+
+    from .fakes import NeverGuard
+
+    world = World()
+    for row in ROWS:
+        world.cache_answer(row["prompt"], "cached")
+    with pytest.raises(OutputExistsError) as refused:
+        submit_batch(SubmitRequest(source=SOURCE, provider="openai", model="m"),
+                     codecs=world.codec.registry(), provider=world.provider, store=world.store,
+                     cache=world.cache, guard=NeverGuard())
+    assert str(refused.value) == (
+        f"Output file {OUTPUT} already exists; pass --force to overwrite it.")
+    assert world.store.saved == {}

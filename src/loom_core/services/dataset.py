@@ -55,9 +55,12 @@ def output_path_for(source: str, output: str | None, codec: FileCodec, provider:
     return output or default_output_path(source, provider, model, codec.output_suffix)
 
 
-def ensure_writable(guard: OutputGuard, path: str) -> None:
-    """Refuse, before any money is spent, to replace an output the user wants to keep."""
+def ensure_writable(guard: OutputGuard, path: str, then: str = "") -> None:
+    """Refuse, before any money is spent, to replace an output the user wants to keep.
+
+    ``then`` tells what happens meanwhile, e.g. that a batch stays pending.
+    """
     if not guard.may_write(path):
         raise OutputExistsError(
-            f"Output file {path} already exists; pass --force to overwrite it."
+            f"Output file {path} already exists; pass --force to overwrite it{then}."
         )

@@ -21,8 +21,8 @@ from ..codecs import CodecRegistry
 from ..errors import LoomError, OutputExistsError, StateError
 from ..model import WITH_RESULTS, BatchJob, BatchStatus
 from ..ports import BatchProvider, OutputGuard, ResponseCache, StateStore
-from .dataset import output_path_for
-from .merge_job import MergeOutcome, ensure_may_write, merge_job
+from .dataset import ensure_writable, output_path_for
+from .merge_job import MergeOutcome, merge_job
 from .parts import find_or_send_unrecorded
 
 __all__ = ["FetchOptions", "FetchOutcome", "fetch_batch", "fetch_batches"]
@@ -100,7 +100,8 @@ def _fetch(job: BatchJob, provider_for: Callable[[BatchJob], BatchProvider],
     destination = output_path_for(job.original_file_path, job.output_path, codec,
                                   job.provider, job.model)
     try:
-        ensure_may_write(guard, destination, job)
+        ensure_writable(guard, destination,
+                        f" (batch {job.batch_id} stays pending until then)")
         kept = []
         for part in job.parts:
             if part.status not in WITH_RESULTS:

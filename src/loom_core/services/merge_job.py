@@ -16,13 +16,14 @@ import attrs
 
 from ..cache_key import cache_key
 from ..clock import utc_now
-from ..errors import LoomError, OutputExistsError
+from ..errors import LoomError
 from ..merge import answer_for, write_merged
 from ..model import BatchJob, CacheEntry, Completion, RowKey
 from ..ports import FileCodec, OutputGuard, ResponseCache
 from ..template import PromptTemplate
+from .dataset import ensure_writable
 
-__all__ = ["MergeOutcome", "ensure_may_write", "merge_from_cache", "merge_job"]
+__all__ = ["MergeOutcome", "merge_from_cache", "merge_job"]
 
 _WRITES_IN_FLIGHT = 256
 
@@ -39,17 +40,10 @@ class MergeOutcome:
     output_tokens: int = 0
 
 
-def ensure_may_write(guard: OutputGuard, destination: str, job: BatchJob) -> None:
-    if not guard.may_write(destination):
-        raise OutputExistsError(
-            f"Output file {destination} already exists; pass --force to overwrite it "
-            f"(batch {job.batch_id} stays pending until then).")
-
-
 def merge_from_cache(job: BatchJob, *, codec: FileCodec, cache: ResponseCache,
                      guard: OutputGuard, destination: str) -> MergeOutcome:
     """The output of a job whose every row the cache answers."""
-    ensure_may_write(guard, destination, job)
+    ensure_writable(guard, destination)
     return merge_job(job, [], codec=codec, cache=cache, destination=destination)
 
 

@@ -3,7 +3,7 @@
 Usage:  python benchmarks/sync_engine.py [a] [b] [c] [d] [e]      (no argument: all five)
 
   a  5,000 prompts, 200 ms latency, --workers 64          ideal 15.6 s, target within 10 %;
-     next to the leanest loop of the SDK alone making the same calls
+     next to the leanest loop of the SDK alone making the same calls (the floor here)
   b  the same with --workers 512, next to a bare loop of the openai SDK's async client doing
      the same 5,000 calls at the same concurrency           target: Loom within 15 % of it
   c  100 requests/s rate limit, 2,000 prompts, --workers 64 ideal 20 s, target: no failed row,
@@ -100,21 +100,18 @@ def scenario_latency(name: str, workers: int, count: int = 5000, latency_ms: int
 
 
 async def _bare_loop(base_url: str, count: int, concurrency: int, lean: bool = False) -> None:
-    """The SDK's async client alone: ``chat.completions.create`` through one pool, or (lean)
-    ``post()`` of a ready body through pools of 16 connections, as Loom sends it."""
+    """The SDK's async client alone: ``chat.completions.create`` on the SDK's default transport,
+    or (lean) ``post()`` of a ready body on its aiohttp transport, as Loom sends it."""
     import httpx2
     import openai
 
-    pool = 16 if lean else concurrency
-    clients = [openai.AsyncOpenAI(
-        api_key="sk-bench", base_url=base_url, max_retries=0,
-        http_client=openai.DefaultAsyncHttpxClient(limits=httpx2.Limits(
-            max_connections=pool, max_keepalive_connections=pool)),
-    ) for _ in range(max(1, concurrency // pool))]
+    limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    transport = openai.DefaultAioHttpClient if lean else openai.DefaultAsyncHttpxClient
+    client = openai.AsyncOpenAI(api_key="sk-bench", base_url=base_url, max_retries=0,
+                                http_client=transport(limits=limits))
     semaphore = asyncio.Semaphore(concurrency)
 
     async def one(i: int) -> None:
-        client = clients[i % len(clients)]
         messages = [{"role": "user", "content": f"prompt {i}"}]
         async with semaphore:
             if lean:
@@ -124,8 +121,7 @@ async def _bare_loop(base_url: str, count: int, concurrency: int, lean: bool = F
                 await client.chat.completions.create(model=MODEL, messages=messages)
 
     await asyncio.gather(*(one(i) for i in range(count)))
-    for client in clients:
-        await client.close()
+    await client.close()
 
 
 def bare(emulator: EmulatorProcess, count: int, concurrency: int, lean: bool) -> dict:
@@ -141,7 +137,7 @@ def scenario_a() -> None:
     scenario_latency("a", 64)
     with EmulatorProcess(latency_ms=200) as emu:
         lean = bare(emu, 5000, 64, lean=True)
-    print(f"[a] the leanest SDK loop (post() through pools of 16, as Loom), same calls: wall "
+    print(f"[a] the leanest SDK loop (post() on the aiohttp transport, as Loom), same calls: wall "
           f"{lean['wall']:.2f} s, client CPU {lean['cpu']:.2f} s: the floor on this machine")
 
 

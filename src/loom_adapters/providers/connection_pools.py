@@ -1,12 +1,16 @@
 """Sizing the HTTP connection pools of the async SDK clients, shared by every provider.
 
-httpcore (under httpx2, which the openai, anthropic and google-genai clients here run on) looks
-at every connection of a pool for every request, so a client's CPU per call grows with its
-pool. Measured against the emulator with the openai client: 512 calls in flight cost 5.2 ms
-per call through one pool and 2.6 ms through pools of 64; at 64 in flight, pools of 16 cost
-15 % less than one pool of 64. So a run with many workers gets several small clients and
-spreads its calls over them, all sharing one TLS context (building one loads the CA bundle,
-about 35 ms, which for 32 clients was over a second of start-up).
+Every client gets one connection per call the run keeps in flight (``limits``), and all of
+them share one TLS context (building one loads the CA bundle, about 35 ms, which for 32
+clients was over a second of start-up).
+
+The openai and anthropic clients run on the SDKs' aiohttp transport, one client each. The
+google-genai client runs on httpx2 (see its ``client`` module), and httpcore, under httpx2,
+looks at every connection of a pool for every request, so its CPU per call grows with the
+pool. Measured against the emulator with the openai client on httpx2: 512 calls in flight
+cost 5.2 ms per call through one pool and 2.6 ms through pools of 64; at 64 in flight, pools
+of 16 cost 15 % less than one pool of 64. So an httpx2 run with many workers gets several
+small clients (``Pools``) and spreads its calls over them.
 """
 
 from __future__ import annotations

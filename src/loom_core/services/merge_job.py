@@ -9,14 +9,12 @@ twice, and a re-run of the same ``loom run`` sends only the rows that still have
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import attrs
 
 from ..cache_key import cache_key
+from ..cache_writer import CacheWriter
 from ..clock import utc_now
-from ..errors import LoomError
 from ..merge import answer_for, write_merged
 from ..model import BatchJob, CacheEntry, Completion, RowKey
 from ..ports import FileCodec, OutputGuard, ResponseCache
@@ -25,7 +23,8 @@ from .dataset import ensure_writable
 
 __all__ = ["MergeOutcome", "merge_from_cache", "merge_job"]
 
-_WRITES_IN_FLIGHT = 256
+#: Entries waiting for the cache writers, at most, so memory stays flat however many rows.
+_WRITES_PENDING = 256
 
 
 @attrs.frozen
@@ -83,8 +82,7 @@ def merge_job(job: BatchJob, kept: Sequence[Mapping[str, Completion]], *, codec:
     # Cache files are written by two threads beside the merge: a file per answer is the slow
     # part of merging a large batch. More threads do not help: creating files in one folder
     # takes the folder's lock in the kernel (measured: 4 threads were no faster than 2).
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="loom-cache") as writer:
-        writes: deque[Future[None]] = deque()
+    with CacheWriter(cache, threads=2, pending=_WRITES_PENDING) as writer:
         for record in codec.read(job.original_file_path, job.prompt_column, template):
             keys.append(record.key)
             key = cache_key(job.provider, job.model, record.prompt, job.settings)
@@ -98,24 +96,13 @@ def merge_job(job: BatchJob, kept: Sequence[Mapping[str, Completion]], *, codec:
             if completion.ok:
                 input_tokens += completion.input_tokens or 0
                 output_tokens += completion.output_tokens or 0
-                writes.append(writer.submit(cache.put, key, _entry(job, completion, created_at)))
-                if len(writes) > _WRITES_IN_FLIGHT:  # bounded, so memory stays flat
-                    _settle(writes.popleft())
-        while writes:
-            _settle(writes.popleft())
+                writer.put(key, _entry(job, completion, created_at))
 
     stats = write_merged(codec, job.original_file_path, destination, answers, keys=keys,
                          provider=job.provider, model=job.model, with_meta=job.with_meta)
     return MergeOutcome(output_path=destination, rows=stats.rows, answered=stats.answered,
                         errors=stats.errors, from_cache=from_cache,
                         input_tokens=input_tokens, output_tokens=output_tokens)
-
-
-def _settle(write: Future[None]) -> None:
-    try:
-        write.result()
-    except LoomError:
-        pass  # a full cache disk costs a future cache hit, never this output
 
 
 def _entry(job: BatchJob, completion: Completion, created_at: str) -> CacheEntry:

@@ -12,16 +12,16 @@ in-memory prompts get the same cache, pool and retry rules as ``loom run --sync`
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import attrs
 
 from ..cache_key import cache_key
+from ..cache_writer import CacheWriter
 from ..calls import CallRunner, Outcome, StopToken
 from ..clock import utc_now
 from ..codecs import CodecRegistry
-from ..errors import Interrupted, LoomError, ProviderError
+from ..errors import Interrupted, ProviderError
 from ..merge import write_merged
 from ..model import CacheEntry, Completion, GenerationSettings, Record, RowKey
 from ..ports import OutputGuard, Progress, ResponseCache, SyncProvider
@@ -186,13 +186,16 @@ class _Answerer:
         self.fresh = 0
         self.input_tokens = 0
         self.output_tokens = 0
-        self.cache_write_failures = 0
         self.failures: dict[RowKey, Exception] = {}
+        self._params = options.settings.set_fields() or None
         # Cache files are written by a thread beside the event loop: creating a file costs
         # the loop a few hundred microseconds of waiting on the disk per answer otherwise,
         # which with many workers is a large part of the client's time per call.
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loom-cache")
-        self._writes: list[asyncio.Future[None]] = []
+        self._writer = CacheWriter(cache)
+
+    @property
+    def cache_write_failures(self) -> int:
+        return self._writer.failures
 
     async def answer_all(self, records: Sequence[Record]) -> dict[RowKey, Completion]:
         answers: dict[RowKey, Completion] = {}
@@ -202,17 +205,19 @@ class _Answerer:
                             self.options.settings)
             by_key.setdefault(key, []).append(record)
 
-        to_ask: list[tuple[str, list[Record]]] = []
-        for key, group in by_key.items():
-            entry = self.cache.get(key) if self.options.use_cache else None
-            if entry is None:
-                to_ask.append((key, group))
-                continue
-            completion = entry.to_completion()
-            for record in group:
-                answers[record.key] = completion
-                self.cache_hits += 1
-                self.progress.advance(completion, cached=True)
+        def not_cached() -> Iterator[tuple[str, list[Record]]]:
+            # Pulled by the workers as they free up, so the first call goes out at once
+            # instead of after a lookup of every row; cache hits are answered on the way.
+            for key, group in by_key.items():
+                entry = self.cache.get(key) if self.options.use_cache else None
+                if entry is None:
+                    yield key, group
+                    continue
+                completion = entry.to_completion()
+                for record in group:
+                    answers[record.key] = completion
+                    self.cache_hits += 1
+                    self.progress.advance(completion, cached=True)
 
         async def ask(item: tuple[str, list[Record]]) -> Completion:
             return await self.provider.generate(self.options.model, item[1][0].prompt,
@@ -231,12 +236,11 @@ class _Answerer:
                 self.progress.advance(completion, error=not completion.ok)
 
         try:
-            await self.runner.run(to_ask, ask, done)
+            await self.runner.run(not_cached(), ask, done)
         finally:
             await self.provider.aclose()
             # Every answer that arrived is on disk before the run reports anything.
-            await asyncio.gather(*self._writes)
-            self._writer.shutdown(wait=True)
+            await asyncio.to_thread(self._writer.close)
         return answers
 
     def _remember(self, key: str, completion: Completion) -> None:
@@ -246,20 +250,11 @@ class _Answerer:
         entry = CacheEntry(
             provider=self.options.provider, model=self.options.model,
             response=completion.text or "", created_at=self.now(),
-            params=self.options.settings.set_fields() or None,
+            params=self._params,
             finish_reason=completion.finish_reason, input_tokens=completion.input_tokens,
             output_tokens=completion.output_tokens,
         )
-        loop = asyncio.get_running_loop()
-        self._writes.append(loop.run_in_executor(self._writer, self._put, key, entry))
-
-    def _put(self, key: str, entry: CacheEntry) -> None:
-        try:
-            self.cache.put(key, entry)
-        except LoomError:
-            # A full disk must not cost the answers of the whole run: this row still gets its
-            # answer in the output, it just will not be served from the cache next time.
-            self.cache_write_failures += 1
+        self._writer.put(key, entry)
 
 
 def _describe(error: Exception) -> str:

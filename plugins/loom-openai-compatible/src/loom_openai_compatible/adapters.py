@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import openai
 
 from loom_adapters.providers.openai.batch import OpenAIBatch
-from loom_adapters.providers.openai.client import async_clients, sync_client
+from loom_adapters.providers.openai.client import async_client, sync_client
 from loom_adapters.providers.openai.request import ChatDialect
 from loom_adapters.providers.openai.sync import OpenAISync
 from loom_core.errors import AuthenticationError, PermanentError, UnsupportedError
@@ -86,7 +86,7 @@ class CompatibleSync(OpenAISync):
 
     def __init__(self, server: Server) -> None:
         config = server.config()
-        super().__init__(async_clients(config, client_options(server)), config.api_key,
+        super().__init__(async_client(config, client_options(server)), config.api_key,
                          dialect_for(server.provider))
         self._server = server
 

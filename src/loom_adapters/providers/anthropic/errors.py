@@ -31,6 +31,7 @@ from loom_core.errors import (
     UnsupportedError,
 )
 
+from ..aiohttp_failures import connection_failure
 from ..http_errors import error_for_status, retry_after_from_headers
 
 __all__ = ["translate", "translated"]
@@ -77,10 +78,11 @@ def translate(error: BaseException, *, api_key: str | None = None,
         retry_after = retry_after_from_headers(error.response.headers)
         return error_for_status(error.status_code, message, retry_after=retry_after,
                                 quota=_is_quota(error))
-    if isinstance(error, anthropic.APITimeoutError):
+    failure = connection_failure(error)
+    if isinstance(error, anthropic.APITimeoutError) and failure is None:
         return TransientError("anthropic: the request timed out")
     if isinstance(error, anthropic.APIConnectionError):
-        cause = error.__cause__ or error.__context__
+        cause = failure or error.__cause__ or error.__context__
         detail = f": {cause}" if cause is not None and str(cause) else ""
         return TransientError(_one_line(f"anthropic: connection failed{detail}", api_key))
     if isinstance(error, anthropic.CredentialsError):

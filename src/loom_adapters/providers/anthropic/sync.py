@@ -12,7 +12,7 @@ from __future__ import annotations
 from loom_core.model import Completion, GenerationSettings
 from loom_core.providers import ProviderConfig
 
-from .clients import async_clients
+from .clients import async_client
 from .errors import translated
 from .request import build_params, create_arguments
 from .response import completion_from_message
@@ -25,15 +25,14 @@ class AnthropicSync:
 
     def __init__(self, config: ProviderConfig) -> None:
         self._api_key = config.api_key
-        self._clients = async_clients(config)
+        self._client = async_client(config)
 
     async def generate(self, model: str, prompt: str, settings: GenerationSettings) -> Completion:
         # Unsupported settings raise here, before the client is touched.
         params = build_params(model, prompt, settings)
         with translated(api_key=self._api_key, max_tokens=params.get("max_tokens")):
-            message = await self._clients.next().messages.create(**create_arguments(params))
+            message = await self._client.messages.create(**create_arguments(params))
         return completion_from_message(message)
 
     async def aclose(self) -> None:
-        for client in self._clients.clients:
-            await client.close()
+        await self._client.close()

@@ -11,7 +11,7 @@ from loom_core.errors import PermanentError
 from loom_core.model import GenerationSettings
 from loom_core.providers import ProviderConfig
 
-from .clients import async_clients
+from .clients import async_client
 from .errors import translated
 from .request import build_params, count_arguments
 
@@ -23,17 +23,16 @@ class AnthropicTokens:
 
     def __init__(self, config: ProviderConfig) -> None:
         self._api_key = config.api_key
-        self._clients = async_clients(config)
+        self._client = async_client(config)
 
     async def count(self, model: str, prompt: str, settings: GenerationSettings) -> int:
         params = count_arguments(build_params(model, prompt, settings))
         with translated(api_key=self._api_key):
-            counted = await self._clients.next().messages.count_tokens(**params)
+            counted = await self._client.messages.count_tokens(**params)
         tokens = getattr(counted, "input_tokens", None)
         if not isinstance(tokens, int):
             raise PermanentError("anthropic: the token count came back without input_tokens")
         return tokens
 
     async def aclose(self) -> None:
-        for client in self._clients.clients:
-            await client.close()
+        await self._client.close()

@@ -3,7 +3,8 @@
 Every SDK call in this package runs inside ``translated(api_key)``, so no SDK exception crosses
 a port: status errors map by HTTP status (with OpenAI's ``insufficient_quota`` as a quota that
 waiting will not bring back, and the wait read from the rate-limit headers), timeouts and
-dropped connections are transient. Messages are one line, say what the API said, and never
+dropped connections are transient (a refused connection is told from a timeout, see
+``aiohttp_failures``). Messages are one line, say what the API said, and never
 contain the key. ``label`` names the API in them: "OpenAI" here, the provider's name when the
 openai-compatible plugin reuses these adapters for another server.
 """
@@ -18,6 +19,7 @@ import openai
 
 from loom_core.errors import PermanentError, ProviderError, TransientError
 
+from ..aiohttp_failures import connection_failure
 from ..http_errors import error_for_status, retry_after_from_headers
 from .response import one_line
 
@@ -47,10 +49,11 @@ def domain_error(error: Exception, api_key: str | None = None,
             error.status_code, scrub(f"{said_by}: {said}", api_key),
             retry_after=retry_after_from_headers(error.response.headers), quota=quota,
         )
-    if isinstance(error, openai.APITimeoutError):
+    failure = connection_failure(error)
+    if isinstance(error, openai.APITimeoutError) and failure is None:
         return TransientError(f"{label}: the request timed out")
     if isinstance(error, openai.APIConnectionError):
-        cause = error.__cause__ or error.__context__
+        cause = failure or error.__cause__ or error.__context__
         detail = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
         return TransientError(scrub(f"{label}: could not reach the API{detail}", api_key))
     if isinstance(error, httpx2.TimeoutException):

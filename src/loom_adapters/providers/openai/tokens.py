@@ -15,8 +15,7 @@ from loom_core.errors import PermanentError
 from loom_core.model import GenerationSettings
 from loom_core.providers import ProviderConfig
 
-from ..connection_pools import Pools
-from .client import async_clients
+from .client import async_client
 from .errors import translated
 from .request import chat_messages
 
@@ -26,13 +25,13 @@ __all__ = ["OpenAITokens"]
 class OpenAITokens:
     """``TokenCounter`` over ``AsyncOpenAI.responses.input_tokens.count``."""
 
-    def __init__(self, clients: Pools[openai.AsyncOpenAI], api_key: str | None) -> None:
-        self._clients = clients
+    def __init__(self, client: openai.AsyncOpenAI, api_key: str | None) -> None:
+        self._client = client
         self._api_key = api_key
 
     @classmethod
     def from_config(cls, config: ProviderConfig) -> OpenAITokens:
-        return cls(async_clients(config), config.api_key)
+        return cls(async_client(config), config.api_key)
 
     async def count(self, model: str, prompt: str, settings: GenerationSettings) -> int:
         messages = chat_messages(prompt, settings)
@@ -41,12 +40,11 @@ class OpenAITokens:
         if system:
             arguments["instructions"] = system
         with translated(self._api_key):
-            counted = await self._clients.next().responses.input_tokens.count(**arguments)
+            counted = await self._client.responses.input_tokens.count(**arguments)
         tokens = getattr(counted, "input_tokens", None)
         if not isinstance(tokens, int):
             raise PermanentError("OpenAI sent a token count without input_tokens")
         return tokens
 
     async def aclose(self) -> None:
-        for client in self._clients.clients:
-            await client.close()
+        await self._client.close()

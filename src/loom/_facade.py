@@ -224,13 +224,18 @@ class Loom:
         (None when the cache answered every row and the output was written at once, which
         ``overwrite`` governs). ``fetch()`` later merges the answers into ``output``.
         """
+        from loom_adapters.container import batch_address
+
+        provider = self._adapter("batch")
         return submit_batch(
             SubmitRequest(source=os.fspath(path), provider=self._provider, model=self._model,
                           prompt_column=prompt_column, template=template,
                           output=_optional_path(output), settings=self._settings,
-                          with_meta=with_meta, base_url=self._base_url,
+                          with_meta=with_meta,
+                          base_url=batch_address(self._container, self._provider,
+                                                    self._base_url),
                           use_cache=self._use_cache),
-            codecs=self._container.codec_registry(), provider=self._adapter("batch"),
+            codecs=self._container.codec_registry(), provider=provider,
             store=self._container.state_store(), cache=self._container.response_cache(),
             guard=OverwriteGuard(overwrite),
         )

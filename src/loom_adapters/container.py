@@ -56,13 +56,27 @@ def provider_config(spec: ProviderSpec, api_key: str | None, *, concurrency: int
     Raises ``MissingKeyError`` naming the environment variable when a key is needed and none
     is found.
     """
-    env = os.environ if environ is None else environ
     key = resolve_api_key(api_key, spec.key_env_var)
     if key is None and spec.key_env_var is not None:
         raise MissingKeyError(spec.name, spec.key_env_var)
+    return ProviderConfig(api_key=key, base_url=_address(spec, base_url, environ),
+                          concurrency=concurrency)
+
+
+def _address(spec: ProviderSpec, base_url: str | None,
+             environ: Mapping[str, str] | None = None) -> str | None:
+    env = os.environ if environ is None else environ
     if base_url is None and spec.base_url_env_var:
         base_url = env.get(spec.base_url_env_var)
-    return ProviderConfig(api_key=key, base_url=base_url or None, concurrency=concurrency)
+    return base_url or None
+
+
+def batch_address(container: Container, provider: str, base_url: str | None = None) -> str | None:
+    """The address a new batch of ``provider`` remembers: ``base_url`` (the flag), or, for a
+    provider whose base URL is the server itself, its variable, so that ``loom fetch`` asks
+    the server the batch is on whatever the variable says by then."""
+    spec = container.provider_registry().get(provider)
+    return _address(spec, base_url) if spec.base_url_is_server else base_url
 
 
 def build_adapter(container: Container, provider: str, mode: str, api_key: str | None = None,

@@ -38,6 +38,10 @@ class ProviderSpec:
     key_env_var: str | None
     #: The environment variable that overrides the API's base URL, if the provider has one.
     base_url_env_var: str | None = None
+    #: True when the base URL names the server itself rather than a route to the provider's
+    #: own API: a batch then lives on that server, and remembers its address even when it
+    #: came from the variable (a route, a proxy, is taken from the variable at fetch time).
+    base_url_is_server: bool = False
     batch: Callable[[ProviderConfig], BatchProvider] | None = None
     sync: Callable[[ProviderConfig], SyncProvider] | None = None
     tokens: Callable[[ProviderConfig], TokenCounter] | None = None

@@ -52,6 +52,7 @@ GENERIC_SPEC = ProviderSpec(
     # None: local servers need no key; the factory reads OPENAI_COMPATIBLE_API_KEY itself.
     key_env_var=None,
     base_url_env_var=BASE_URL_ENV,
+    base_url_is_server=True,
     batch=_batch,
     sync=_sync,
     no_tokens_message=NO_TOKENS,

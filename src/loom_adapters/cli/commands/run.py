@@ -15,7 +15,7 @@ from ..interrupts import stop_on_signals
 from ..progress import RunProgress, progress_for
 from ..reports import report_submitted
 from ..settings import settings_from_args, template_from_args
-from loom_adapters.container import build_adapter
+from loom_adapters.container import build_adapter, batch_address
 
 from ._common import open_container
 
@@ -33,7 +33,8 @@ def handle(args: argparse.Namespace) -> int:
             SubmitRequest(source=args.file, provider=args.provider, model=args.model,
                           prompt_column=args.col, template=template, output=args.output,
                           settings=settings, with_meta=args.with_meta,
-                          base_url=args.base_url, use_cache=not args.no_cache,
+                          base_url=batch_address(container, args.provider, args.base_url),
+                          use_cache=not args.no_cache,
                           max_batch_tokens=args.max_batch_tokens),
             codecs=container.codec_registry(), provider=provider,
             store=container.state_store(), cache=container.response_cache(),

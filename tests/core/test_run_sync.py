@@ -193,28 +193,6 @@ def test_cache_hits_make_no_provider_call() -> None:
     assert world.cache.puts == 0
 
 
-def test_the_first_call_goes_out_before_the_whole_cache_is_looked_up() -> None:
-    # 100,000 rows take seconds to look up: the workers pull rows, hits answered on the way.
-    cache = InMemoryCache({key(f"p{i}"): CacheEntry("openai", "gpt-4o-mini", f"cached {i}", NOW)
-                           for i in range(1, 50)})
-    lookups_before_first_call: list[int] = []
-
-    class Watching(FakeSyncProvider):
-        async def generate(self, model, prompt, settings):  # type: ignore[no-untyped-def]
-            if not lookups_before_first_call:
-                lookups_before_first_call.append(cache.gets)
-            return await super().generate(model, prompt, settings)
-
-    world = World(json_rows(*[f"p{i}" for i in range(50)], "last"), provider=Watching(),
-                  cache=cache)
-    summary = world.run(workers=1)
-
-    assert lookups_before_first_call == [1]
-    assert world.provider.calls == ["p0", "last"]
-    assert world.responses()[1:50] == [f"cached {i}" for i in range(1, 50)]
-    assert (summary.cache_hits, summary.calls) == (49, 2)
-
-
 def test_a_second_run_is_all_cache_hits() -> None:
     world = World(json_rows("a", "b"))
     world.run()

@@ -12,7 +12,7 @@ in-memory prompts get the same cache, pool and retry rules as ``loom run --sync`
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 
@@ -205,19 +205,20 @@ class _Answerer:
                             self.options.settings)
             by_key.setdefault(key, []).append(record)
 
-        def not_cached() -> Iterator[tuple[str, list[Record]]]:
-            # Pulled by the workers as they free up, so the first call goes out at once
-            # instead of after a lookup of every row; cache hits are answered on the way.
-            for key, group in by_key.items():
-                entry = self.cache.get(key) if self.options.use_cache else None
-                if entry is None:
-                    yield key, group
-                    continue
-                completion = entry.to_completion()
-                for record in group:
-                    answers[record.key] = completion
-                    self.cache_hits += 1
-                    self.progress.advance(completion, cached=True)
+        # Every lookup is done before the first call: once answers arrive, the cache writer
+        # creates files in the same folder, and a lookup then waits on the folder's lock in
+        # the kernel (measured: 0.13 ms per lookup while calls ran, against 0.02 ms before).
+        to_ask: list[tuple[str, list[Record]]] = []
+        for key, group in by_key.items():
+            entry = self.cache.get(key) if self.options.use_cache else None
+            if entry is None:
+                to_ask.append((key, group))
+                continue
+            completion = entry.to_completion()
+            for record in group:
+                answers[record.key] = completion
+                self.cache_hits += 1
+                self.progress.advance(completion, cached=True)
 
         async def ask(item: tuple[str, list[Record]]) -> Completion:
             return await self.provider.generate(self.options.model, item[1][0].prompt,
@@ -236,7 +237,7 @@ class _Answerer:
                 self.progress.advance(completion, error=not completion.ok)
 
         try:
-            await self.runner.run(not_cached(), ask, done)
+            await self.runner.run(to_ask, ask, done)
         finally:
             await self.provider.aclose()
             # Every answer that arrived is on disk before the run reports anything.

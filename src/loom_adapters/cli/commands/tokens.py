@@ -11,15 +11,13 @@ from loom_core.services.tokens import TokenRequest, count_tokens
 from ..interrupts import stop_on_signals
 from ..progress import TokenProgress, progress_for
 from ..settings import settings_from_args, template_from_args
-from loom_adapters.container import build_adapter
-
-from ._common import open_container
+from ._common import open_container, provider_adapter
 
 
 def handle(args: argparse.Namespace) -> int:
     container = open_container()
-    counter = build_adapter(container, args.provider, "tokens", args.api_key,
-                            concurrency=args.workers, base_url=args.base_url)
+    counter = provider_adapter(container, args.provider, "tokens", args.api_key,
+                               concurrency=args.workers, base_url=args.base_url)
     with stop_on_signals(StopToken()) as stop:
         summary = count_tokens(
             TokenRequest(source=args.file, provider=args.provider, model=args.model,

@@ -4,9 +4,9 @@ Both engines store an answer per row: ``run --sync`` as each call returns, ``fet
 row of a downloaded batch. A file per entry costs a few hundred microseconds of waiting on the
 disk, which an event loop with calls in flight, or a merge of 200,000 rows, should not spend
 itself. ``CacheWriter`` hands entries to long-lived threads through a queue: no future and no
-wake-up of the caller per entry (a ``run_in_executor`` per answer cost the sync engine a third
-more CPU, measured against the emulator), and a full disk only counts a failure, because a
-lost cache entry costs a repeated call later, never an answer in this run's output.
+wake-up of the caller per entry (with a ``run_in_executor`` per answer, the sync engine used
+half as much CPU again, measured against the emulator), and a full disk only counts a failure,
+because a lost cache entry costs a repeated call later, never an answer in this run's output.
 """
 
 from __future__ import annotations

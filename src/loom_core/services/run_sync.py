@@ -187,15 +187,12 @@ class _Answerer:
         self.input_tokens = 0
         self.output_tokens = 0
         self.failures: dict[RowKey, Exception] = {}
+        self.cache_write_failures = 0
         self._params = options.settings.set_fields() or None
         # Cache files are written by a thread beside the event loop: creating a file costs
         # the loop a few hundred microseconds of waiting on the disk per answer otherwise,
-        # which with many workers is a large part of the client's time per call.
-        self._writer = CacheWriter(cache)
-
-    @property
-    def cache_write_failures(self) -> int:
-        return self._writer.failures
+        # which with many workers is a large part of the client's time per call. The writer
+        # starts with the calls (``answer_all``) and always stops with them.
 
     async def answer_all(self, records: Sequence[Record]) -> dict[RowKey, Completion]:
         answers: dict[RowKey, Completion] = {}
@@ -220,6 +217,8 @@ class _Answerer:
                 self.cache_hits += 1
                 self.progress.advance(completion, cached=True)
 
+        writer = CacheWriter(self.cache)
+
         async def ask(item: tuple[str, list[Record]]) -> Completion:
             return await self.provider.generate(self.options.model, item[1][0].prompt,
                                                 self.options.settings)
@@ -229,7 +228,7 @@ class _Answerer:
             completion = outcome.result if outcome.error is None else (
                 Completion.failure(_describe(outcome.error)))
             if completion.ok:
-                self._remember(key, completion)
+                self._remember(writer, key, completion)
             for record in group:
                 answers[record.key] = completion
                 if outcome.error is not None:
@@ -241,10 +240,11 @@ class _Answerer:
         finally:
             await self.provider.aclose()
             # Every answer that arrived is on disk before the run reports anything.
-            await asyncio.to_thread(self._writer.close)
+            await asyncio.to_thread(writer.close)
+            self.cache_write_failures = writer.failures
         return answers
 
-    def _remember(self, key: str, completion: Completion) -> None:
+    def _remember(self, writer: CacheWriter, key: str, completion: Completion) -> None:
         self.fresh += 1
         self.input_tokens += completion.input_tokens or 0
         self.output_tokens += completion.output_tokens or 0
@@ -255,7 +255,7 @@ class _Answerer:
             finish_reason=completion.finish_reason, input_tokens=completion.input_tokens,
             output_tokens=completion.output_tokens,
         )
-        self._writer.put(key, entry)
+        writer.put(key, entry)
 
 
 def _describe(error: Exception) -> str:

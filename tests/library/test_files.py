@@ -196,6 +196,35 @@ def test_an_app_adds_a_provider_through_the_container(home):
     assert len(list((home / "cache").glob("*.json"))) == 3
 
 
+class ServerPlugin:
+    """Two providers on echo's batch adapter: one whose base URL names the server itself, one
+    whose base URL is only a route to its API."""
+
+    @hookimpl
+    def loom_register_providers(self, register):
+        from loom_echo.adapters import EchoBatch
+
+        for name, is_server in (("server", True), ("routed", False)):
+            register(ProviderSpec(name=name, key_env_var=None, base_url_env_var="SERVER_URL",
+                                  base_url_is_server=is_server,
+                                  batch=lambda config: EchoBatch.from_environment()))
+
+
+@pytest.mark.parametrize("provider, remembered", [("server", "http://here/v1"), ("routed", None)])
+def test_a_batch_remembers_an_address_from_the_variable_only_where_it_names_the_server(
+        home, monkeypatch, provider, remembered):
+    monkeypatch.setenv("SERVER_URL", "http://here/v1")
+    container = create_container()
+    container.plugins.override(providers.Object(load_plugins(set(), extra=(ServerPlugin(),))))
+    write_json("p.json", ITEMS)
+    job = Loom(provider, "echo", container=container).submit_file("p.json").job
+    assert job.base_url == remembered
+    assert json.loads(next((home / "batches").glob("*.json")).read_text()).get("base_url") == (
+        remembered)
+    flagged = Loom(provider, "echo", container=container, base_url="http://flag/v1")
+    assert flagged.submit_file("p.json", output="again.json").job.base_url == "http://flag/v1"
+
+
 def test_a_batch_whose_every_answer_is_cached_is_written_at_once(home):
     write_json("p.json", ITEMS)
     loom = Loom("echo", "upper")

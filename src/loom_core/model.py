@@ -298,6 +298,16 @@ class CacheEntry:
     input_tokens: int | None = None
     output_tokens: int | None = None
 
+    @classmethod
+    def from_completion(cls, completion: Completion, *, provider: str, model: str,
+                        created_at: str, params: Mapping[str, Any] | None = None) -> CacheEntry:
+        """The entry that caches ``completion`` (the inverse of ``to_completion``)."""
+        return cls(
+            provider=provider, model=model, response=completion.text or "",
+            created_at=created_at, params=params, finish_reason=completion.finish_reason,
+            input_tokens=completion.input_tokens, output_tokens=completion.output_tokens,
+        )
+
     def to_completion(self) -> Completion:
         return Completion(
             text=self.response,

@@ -83,3 +83,16 @@ def test_cache_entry_becomes_a_completion() -> None:
                        finish_reason="length", input_tokens=3, output_tokens=4)
     assert entry.to_completion() == Completion(text="r", finish_reason="length", input_tokens=3,
                                                output_tokens=4)
+
+
+def test_a_completion_becomes_a_cache_entry_and_back() -> None:
+    completion = Completion(text="r", finish_reason="length", input_tokens=3, output_tokens=4)
+    entry = CacheEntry.from_completion(completion, provider="p", model="m", created_at="t",
+                                       params={"temperature": 0.2})
+    assert entry == CacheEntry(provider="p", model="m", response="r", created_at="t",
+                               params={"temperature": 0.2}, finish_reason="length",
+                               input_tokens=3, output_tokens=4)
+    assert entry.to_completion() == completion
+    empty = CacheEntry.from_completion(Completion(text=None), provider="p", model="m",
+                                       created_at="t")
+    assert empty.response == "" and empty.params is None

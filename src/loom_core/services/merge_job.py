@@ -77,6 +77,7 @@ def merge_job(job: BatchJob, kept: Sequence[Mapping[str, Completion]], *, codec:
 
     template = PromptTemplate(job.prompt_template) if job.prompt_template is not None else None
     created_at = now()
+    params = job.settings.set_fields() or None
     keys: list[RowKey] = []
     from_cache = input_tokens = output_tokens = 0
     # Cache files are written by two threads beside the merge: a file per answer is the slow
@@ -96,19 +97,12 @@ def merge_job(job: BatchJob, kept: Sequence[Mapping[str, Completion]], *, codec:
             if completion.ok:
                 input_tokens += completion.input_tokens or 0
                 output_tokens += completion.output_tokens or 0
-                writer.put(key, _entry(job, completion, created_at))
+                writer.put(key, CacheEntry.from_completion(
+                    completion, provider=job.provider, model=job.model,
+                    created_at=created_at, params=params))
 
     stats = write_merged(codec, job.original_file_path, destination, answers, keys=keys,
                          provider=job.provider, model=job.model, with_meta=job.with_meta)
     return MergeOutcome(output_path=destination, rows=stats.rows, answered=stats.answered,
                         errors=stats.errors, from_cache=from_cache,
                         input_tokens=input_tokens, output_tokens=output_tokens)
-
-
-def _entry(job: BatchJob, completion: Completion, created_at: str) -> CacheEntry:
-    return CacheEntry(
-        provider=job.provider, model=job.model, response=completion.text or "",
-        created_at=created_at, params=job.settings.set_fields() or None,
-        finish_reason=completion.finish_reason, input_tokens=completion.input_tokens,
-        output_tokens=completion.output_tokens,
-    )

@@ -248,14 +248,9 @@ class _Answerer:
         self.fresh += 1
         self.input_tokens += completion.input_tokens or 0
         self.output_tokens += completion.output_tokens or 0
-        entry = CacheEntry(
-            provider=self.options.provider, model=self.options.model,
-            response=completion.text or "", created_at=self.now(),
-            params=self._params,
-            finish_reason=completion.finish_reason, input_tokens=completion.input_tokens,
-            output_tokens=completion.output_tokens,
-        )
-        writer.put(key, entry)
+        writer.put(key, CacheEntry.from_completion(
+            completion, provider=self.options.provider, model=self.options.model,
+            created_at=self.now(), params=self._params))
 
 
 def _describe(error: Exception) -> str:

@@ -4,7 +4,8 @@ Providers say "wait" in different ways (``Retry-After`` in seconds or as a date,
 ``retry-after-ms``, OpenAI's ``x-ratelimit-reset-*`` durations like ``6m0s``, Anthropic's
 ``anthropic-ratelimit-*-reset`` timestamps, OpenRouter's ``X-RateLimit-Reset`` in epoch
 milliseconds); ``retry_after_from_headers`` reads them all. ``error_for_status`` then picks the
-``ProviderError`` subclass that tells Loom's retry loop what to do.
+``ProviderError`` subclass that tells Loom's retry loop what to do, and ``one_line`` makes
+every message one line with the API key masked.
 """
 
 from __future__ import annotations
@@ -24,7 +25,20 @@ from loom_core.errors import (
     TransientError,
 )
 
-__all__ = ["error_for_status", "parse_duration", "retry_after_from_headers"]
+__all__ = ["error_for_status", "one_line", "parse_duration", "retry_after_from_headers"]
+
+#: Shorter "keys" are not masked: a test's "k" would only mangle every word holding that letter.
+_SHORTEST_MASKED_KEY = 4
+
+
+def one_line(text: object, secret: str | None = None) -> str:
+    """``text`` with every run of whitespace (newlines included) one space, and ``secret``, the
+    API key should a provider's message echo it, masked."""
+    line = " ".join(str(text).split())
+    if secret and len(secret) >= _SHORTEST_MASKED_KEY:
+        line = line.replace(secret, "***")
+    return line
+
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _RESET_HEADERS = (

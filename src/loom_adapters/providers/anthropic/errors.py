@@ -32,7 +32,7 @@ from loom_core.errors import (
 )
 
 from ..aiohttp_failures import connection_failure
-from ..http_errors import error_for_status, retry_after_from_headers
+from ..http_errors import error_for_status, one_line, retry_after_from_headers
 
 __all__ = ["translate", "translated"]
 
@@ -45,12 +45,6 @@ _QUOTA_CODES = frozenset({
 })
 # The SDK's words when it refuses a non-streaming request that may exceed 10 minutes.
 _NEEDS_STREAMING = "Streaming is required"
-
-
-def _one_line(text: str, api_key: str | None) -> str:
-    if api_key:
-        text = text.replace(api_key, "***")
-    return " ".join(text.split())
 
 
 def _is_quota(error: anthropic.APIStatusError) -> bool:
@@ -74,7 +68,7 @@ def translate(error: BaseException, *, api_key: str | None = None,
     if isinstance(error, LoomError):
         return error
     if isinstance(error, anthropic.APIStatusError):
-        message = _one_line(_status_message(error), api_key)
+        message = one_line(_status_message(error), api_key)
         retry_after = retry_after_from_headers(error.response.headers)
         return error_for_status(error.status_code, message, retry_after=retry_after,
                                 quota=_is_quota(error))
@@ -84,9 +78,9 @@ def translate(error: BaseException, *, api_key: str | None = None,
     if isinstance(error, anthropic.APIConnectionError):
         cause = failure or error.__cause__ or error.__context__
         detail = f": {cause}" if cause is not None and str(cause) else ""
-        return TransientError(_one_line(f"anthropic: connection failed{detail}", api_key))
+        return TransientError(one_line(f"anthropic: connection failed{detail}", api_key))
     if isinstance(error, anthropic.CredentialsError):
-        return AuthenticationError(_one_line(f"anthropic: {error}", api_key))
+        return AuthenticationError(one_line(f"anthropic: {error}", api_key))
     if isinstance(error, ValueError) and _NEEDS_STREAMING in str(error):
         asked = f" {max_tokens}" if max_tokens is not None else ""
         return UnsupportedError(
@@ -95,8 +89,8 @@ def translate(error: BaseException, *, api_key: str | None = None,
             f"or use batch mode"
         )
     if isinstance(error, anthropic.AnthropicError):
-        return PermanentError(_one_line(f"anthropic: {error}", api_key))
-    return PermanentError(_one_line(f"anthropic: {type(error).__name__}: {error}", api_key))
+        return PermanentError(one_line(f"anthropic: {error}", api_key))
+    return PermanentError(one_line(f"anthropic: {type(error).__name__}: {error}", api_key))
 
 
 @contextlib.contextmanager

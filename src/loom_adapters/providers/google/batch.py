@@ -33,7 +33,8 @@ from loom_core.providers import ProviderConfig
 from ..batch_lookup import CLOCK_SKEW_SECONDS, epoch_seconds
 
 from .client import DEFAULT_TIMEOUT, make_sync_client
-from .errors import one_line, translate
+from ..http_errors import one_line
+from .errors import translate
 from .request import check_supported, inline_request, rest_request
 from .response import as_json, completion_from_json, error_message
 

@@ -25,22 +25,14 @@ from loom_core.errors import (
     TransientError,
 )
 
-from ..http_errors import error_for_status, parse_duration
+from ..http_errors import error_for_status, one_line, parse_duration
 
-__all__ = ["api_error", "one_line", "translate"]
+__all__ = ["api_error", "translate"]
 
 _RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 _QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure"
 _ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 _BAD_KEY_REASONS = {"API_KEY_INVALID", "API_KEY_EXPIRED"}
-
-
-def one_line(text: object, secret: str | None = None) -> str:
-    """``text`` on one line, with the API key (should a message ever echo it) masked."""
-    line = " ".join(str(text).split())
-    if secret:
-        line = line.replace(secret, "***")
-    return line
 
 
 def _details(body: Any) -> Iterator[Mapping[str, Any]]:

@@ -21,7 +21,8 @@ from typing import Any
 from loom_core.errors import PermanentError
 from loom_core.model import Completion
 
-from .errors import api_error, one_line
+from ..http_errors import one_line
+from .errors import api_error
 
 __all__ = ["as_json", "completion_from_json", "error_message", "finish_reason"]
 

@@ -36,7 +36,8 @@ from ..batch_lookup import CLOCK_SKEW_SECONDS, epoch_seconds
 from .client import sync_client
 from .errors import translated
 from .request import OPENAI, ChatDialect, chat_body
-from .response import completion_from_chat, one_line
+from ..http_errors import one_line
+from .response import completion_from_chat
 
 __all__ = ["ENDPOINT", "MAX_FILE_BYTES", "MAX_REQUESTS", "OpenAIBatch", "result_of_line"]
 

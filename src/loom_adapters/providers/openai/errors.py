@@ -20,20 +20,11 @@ import openai
 from loom_core.errors import PermanentError, ProviderError, TransientError
 
 from ..aiohttp_failures import connection_failure
-from ..http_errors import error_for_status, retry_after_from_headers
-from .response import one_line
+from ..http_errors import error_for_status, one_line, retry_after_from_headers
 
-__all__ = ["domain_error", "scrub", "translated"]
+__all__ = ["domain_error", "translated"]
 
 _QUOTA_CODES = ("insufficient_quota",)
-
-
-def scrub(text: str, api_key: str | None) -> str:
-    """``text`` as one line without the key (OpenAI echoes a wrong key back in its message)."""
-    text = one_line(text)
-    if api_key and len(api_key) >= 4:
-        text = text.replace(api_key, "***")
-    return text
 
 
 def domain_error(error: Exception, api_key: str | None = None,
@@ -46,7 +37,7 @@ def domain_error(error: Exception, api_key: str | None = None,
         said_by = f"{label} {error.status_code}" + (f" {code}" if code else "")
         quota = body.get("code") in _QUOTA_CODES or body.get("type") in _QUOTA_CODES
         return error_for_status(
-            error.status_code, scrub(f"{said_by}: {said}", api_key),
+            error.status_code, one_line(f"{said_by}: {said}", api_key),
             retry_after=retry_after_from_headers(error.response.headers), quota=quota,
         )
     failure = connection_failure(error)
@@ -55,13 +46,13 @@ def domain_error(error: Exception, api_key: str | None = None,
     if isinstance(error, openai.APIConnectionError):
         cause = failure or error.__cause__ or error.__context__
         detail = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
-        return TransientError(scrub(f"{label}: could not reach the API{detail}", api_key))
+        return TransientError(one_line(f"{label}: could not reach the API{detail}", api_key))
     if isinstance(error, httpx2.TimeoutException):
         return TransientError(f"{label}: the request timed out")
     if isinstance(error, httpx2.TransportError):
         # Raised directly (not wrapped by the SDK) while a streamed download is being read.
-        return TransientError(scrub(f"{label}: the connection failed ({error})", api_key))
-    return PermanentError(scrub(f"{label}: {type(error).__name__}: {error}", api_key))
+        return TransientError(one_line(f"{label}: the connection failed ({error})", api_key))
+    return PermanentError(one_line(f"{label}: {type(error).__name__}: {error}", api_key))
 
 
 @contextmanager

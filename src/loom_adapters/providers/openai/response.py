@@ -12,15 +12,10 @@ from typing import Any
 from loom_core.errors import PermanentError, TransientError
 from loom_core.model import Completion
 
-__all__ = ["completion_from_chat", "finish_reason_of", "one_line"]
+__all__ = ["completion_from_chat", "finish_reason_of"]
 
 # Finish reasons that explain an answer without text: the answer was cut or withheld.
 _EXPLAINS_EMPTY = ("length", "content_filter")
-
-
-def one_line(text: str) -> str:
-    """``text`` with every run of whitespace (newlines included) turned into one space."""
-    return " ".join(str(text).split())
 
 
 def finish_reason_of(raw: Any) -> str | None:

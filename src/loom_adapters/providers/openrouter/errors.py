@@ -17,17 +17,9 @@ import requests
 
 from loom_core.errors import PermanentError, ProviderError, TransientError
 
-from ..http_errors import error_for_status, retry_after_from_headers
-from ..openai.response import one_line
+from ..http_errors import error_for_status, one_line, retry_after_from_headers
 
-__all__ = ["error_from_body", "error_from_exception", "scrub"]
-
-
-def scrub(text: str, api_key: str | None) -> str:
-    text = one_line(text)
-    if api_key and len(api_key) >= 4:
-        text = text.replace(api_key, "***")
-    return text
+__all__ = ["error_from_body", "error_from_exception"]
 
 
 def _status_of(code: Any) -> int | None:
@@ -49,9 +41,9 @@ def error_from_body(status: int, body: Any, headers: Mapping[str, str] | None,
     effective = code if status == 200 else status
     if status == 200 and effective is None:
         # An upstream failure without a usable code: like a 502, worth another try.
-        return TransientError(scrub(f"OpenRouter upstream error: {said}", api_key))
+        return TransientError(one_line(f"OpenRouter upstream error: {said}", api_key))
     label = "OpenRouter upstream error" if status == 200 else "OpenRouter"
-    message = scrub(f"{label} {effective}: {said}", api_key)
+    message = one_line(f"{label} {effective}: {said}", api_key)
     metadata = error.get("metadata")
     if effective == 403 and isinstance(metadata, Mapping) and (
             "reasons" in metadata or "flagged_input" in metadata):
@@ -65,5 +57,5 @@ def error_from_exception(error: requests.RequestException, api_key: str | None) 
     if isinstance(error, requests.Timeout):
         return TransientError("OpenRouter: the request timed out")
     if isinstance(error, requests.ConnectionError):
-        return TransientError(scrub(f"OpenRouter: could not reach the API ({error})", api_key))
-    return PermanentError(scrub(f"OpenRouter: {type(error).__name__}: {error}", api_key))
+        return TransientError(one_line(f"OpenRouter: could not reach the API ({error})", api_key))
+    return PermanentError(one_line(f"OpenRouter: {type(error).__name__}: {error}", api_key))

@@ -23,7 +23,8 @@ from loom_core.providers import ProviderConfig
 
 from ..openai.request import OPENROUTER, chat_body
 from ..openai.response import completion_from_chat
-from .errors import error_from_body, error_from_exception, scrub
+from ..http_errors import one_line
+from .errors import error_from_body, error_from_exception
 
 __all__ = ["DEFAULT_BASE_URL", "OpenRouterSync"]
 
@@ -73,7 +74,7 @@ class OpenRouterSync:
         if response.status_code != 200:
             raise error_from_body(response.status_code, data, response.headers, self._api_key)
         if not isinstance(data, dict):
-            raise TransientError(scrub(f"OpenRouter sent a body that is not a JSON object: "
+            raise TransientError(one_line(f"OpenRouter sent a body that is not a JSON object: "
                                        f"{str(data)[:200]}", self._api_key))
         if data.get("error") and not data.get("choices"):
             raise error_from_body(200, data, response.headers, self._api_key)

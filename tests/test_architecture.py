@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,3 +25,25 @@ def test_core_modules_each_say_their_place():
         if module.name == "__init__.py" and not text.strip():
             continue
         assert text.lstrip().startswith('"""'), f"{module} has no module docstring"
+
+
+def _messages(module: Path) -> list[tuple[int, str]]:
+    """Every string literal of a module that is not a docstring: what it can say to a user."""
+    tree = ast.parse(module.read_text())
+    docstrings = {
+        id(node.body[0].value) for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and id(node) not in docstrings]
+
+
+def test_no_core_message_names_a_command_line_flag():
+    # The core says what happened; each face names its own flags or arguments (errors.Option).
+    flagged = [f"{module.relative_to(ROOT)}:{line}: {text!r}"
+               for module in (ROOT / "src" / "loom_core").rglob("*.py")
+               for line, text in _messages(module) if re.search(r"--[a-z]", text)]
+    assert flagged == []

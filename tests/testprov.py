@@ -20,6 +20,7 @@ from loom_core.codecs import CodecSpec
 from loom_core.errors import PermanentError
 from loom_core.hookspecs import hookimpl
 from loom_core.model import BatchLimits, BatchStatus, Completion
+from loom_core.ports import BatchFinder, BatchProvider
 from loom_core.providers import ProviderSpec
 
 
@@ -30,7 +31,7 @@ def _log(event: str) -> None:
             out.write(event + "\n")
 
 
-class TinyBatch:
+class TinyBatch(BatchProvider, BatchFinder):
     """Batches as files under ``$LOOM_HOME/tiny``; at most ``TINY_MAX_REQUESTS`` (3) each.
 
     ``TINY_STATUS`` is the status every batch reports (default completed; a cancelled batch
@@ -88,6 +89,9 @@ class TinyBatch:
                 return path.stem
         return None
 
+    def close(self):
+        pass  # nothing held open between calls
+
 
 def _crashing_csv():
     from loom_adapters.codecs.csv_codec import CsvCodec
@@ -143,7 +147,7 @@ def loom_register_providers(register):
     register(ProviderSpec(
         name="keyed", key_env_var="KEYED_API_KEY", base_url_env_var="KEYED_BASE_URL",
         sync=lambda config: KeyedSync(config.api_key),
-        no_batch_message="Error: keyed has no batch API. Re-run with --sync.",
-        no_tokens_message="keyed has no remote API",
+        no_batch_reason="keyed has no batch API",
+        no_tokens_reason="keyed has no remote API",
     ))
     register(ProviderSpec(name="tiny", key_env_var=None, batch=lambda config: TinyBatch()))

@@ -1,12 +1,11 @@
-"""``Loom``: the library facade over the composition root and the core's services.
+"""``Loom``: the library face over the application layer.
 
-It does what the command line does, by the same path: a ``Container`` (plugins from the
-``loom`` entry points as ``LOOM_PLUGINS`` allows, the cache and batch state under
-``LOOM_HOME``), adapters built from the provider's ``ProviderSpec`` with ``provider_config``
-(key: argument > environment > ``.env``), and the services ``run_sync`` / ``answer_records``,
-``submit_batch``, ``fetch_batch`` and ``count_tokens``. Only the edges differ: results are
-returned instead of printed, errors are raised (``LoomError`` subclasses), an existing output
-is replaced only with ``overwrite=True``, and progress is silent unless a ``Progress`` is given.
+It does what the command line does, by the same path: the composition root's ``Application``
+(plugins from the ``loom`` entry points as ``LOOM_PLUGINS`` allows, the cache and batch state
+under ``LOOM_HOME``, keys from the argument > environment > ``.env``), given the core's
+requests. Only the edges differ: results are returned instead of printed, errors are raised
+(``LoomError`` subclasses, worded with this library's argument names), an existing output is
+replaced only with ``overwrite=True``, and progress is silent unless a ``Progress`` is given.
 """
 
 from __future__ import annotations
@@ -14,33 +13,26 @@ from __future__ import annotations
 import asyncio
 import os
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Union
 
 import attrs
 
-from loom_core.codecs import CodecRegistry
 from loom_core.errors import LoomError, ProviderError, StateError, UsageError
 from loom_core.model import BatchJob, Completion, GenerationSettings
-from loom_core.ports import BatchProvider, Progress
+from loom_core.ports import Progress, SilentProgress
 from loom_core.retry import RetryPolicy
-from loom_core.services.fetch import FetchOptions, FetchOutcome, fetch_batch
-from loom_core.services.manage import select_batches
-from loom_core.ports import SilentProgress
-from loom_core.services.run_sync import (
-    SyncOptions,
-    SyncRequest,
-    SyncSummary,
-    answer_records,
-    run_sync,
-)
-from loom_core.services.submit import SubmitOutcome, SubmitRequest, submit_batch
-from loom_core.services.tokens import TokenRequest, TokenSummary, count_tokens
+from loom_core.services.fetch import FetchOutcome
+from loom_core.services.run_sync import SyncOptions, SyncRequest, SyncSummary
+from loom_core.services.submit import SubmitOutcome, SubmitRequest
+from loom_core.services.tokens import TokenRequest, TokenSummary
 
 from ._ports import OverwriteGuard
 from ._records import RECORDS_SOURCE, Item, RecordsCodec, records_from
+from ._words import claim, in_library_words, library_words
 
 if TYPE_CHECKING:
+    from loom_adapters.application import Application, CancelOutcome
     from loom_adapters.container import Container
 
 __all__ = ["Loom"]
@@ -84,20 +76,22 @@ class Loom:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise UsageError(f"max_retries must be a whole number of at least 0, not "
                              f"{max_retries!r}.")
+        from loom_adapters.application import Access
+
         if container is None:
             from loom_adapters.container import create_container
 
             container = create_container()
-        self._container = container
-        for failure in container.plugins().failures:
+        self._app: Application = container.application()
+        for failure in self._app.plugin_failures():
             warnings.warn(f"Loom: {failure}", RuntimeWarning, stacklevel=2)
-        # An unknown provider is refused now, not at the first call.
-        container.provider_registry().get(provider)
+        with in_library_words():
+            # An unknown provider is refused now, not at the first call.
+            self._app.spec(provider)
+            self._settings = _settings(settings, setting_values)
         self._provider = provider
         self._model = model
-        self._settings = _settings(settings, setting_values)
-        self._api_key = api_key
-        self._base_url = base_url
+        self._access = Access(api_key=api_key, base_url=base_url)
         self._workers = workers
         self._max_retries = max_retries
         self._use_cache = use_cache
@@ -127,7 +121,8 @@ class Loom:
         """
         other = object.__new__(Loom)
         other.__dict__.update(self.__dict__)
-        other._settings = _settings(self._settings, changes)
+        with in_library_words():
+            other._settings = _settings(self._settings, changes)
         return other
 
     # --- one prompt ------------------------------------------------------------------------
@@ -146,13 +141,14 @@ class Loom:
         return (await self.acomplete(prompt)).text or ""
 
     async def acomplete(self, prompt: str) -> Completion:
-        if not isinstance(prompt, str):
-            raise UsageError(f"A prompt is a string, not {type(prompt).__name__}; for many "
-                             f"prompts use generate_many().")
-        completions, failures = await self._answer([prompt], None, None)
-        if 0 in failures:
-            raise _as_loom_error(failures[0])
-        return completions[0]
+        with in_library_words():
+            if not isinstance(prompt, str):
+                raise UsageError(f"A prompt is a string, not {type(prompt).__name__}; for many "
+                                 f"prompts use generate_many().")
+            completions, failures = await self._answer([prompt], None, None)
+            if 0 in failures:
+                raise _as_loom_error(failures[0])
+            return completions[0]
 
     # --- many prompts ----------------------------------------------------------------------
 
@@ -174,21 +170,20 @@ class Loom:
     async def agenerate_many(self, items: Iterable[Item], *, template: str | None = None,
                              prompt_column: str | None = None) -> list[Completion]:
         """``generate_many`` for code already inside an event loop."""
-        completions, _failures = await self._answer(items, template, prompt_column)
-        return completions
+        with in_library_words():
+            completions, _failures = await self._answer(items, template, prompt_column)
+            return completions
 
     async def _answer(self, items: Iterable[Item], template: str | None,
                       prompt_column: str | None) -> tuple[list[Completion], dict[Any, Exception]]:
         records = records_from(items, template=template, prompt_column=prompt_column)
         if not records:
             return [], {}
-        answers = await answer_records(
+        answers = await self._app.answer(
             records, SyncOptions(provider=self._provider, model=self._model,
                                  settings=self._settings, workers=self._workers,
                                  use_cache=self._use_cache, retry=self._retry()),
-            provider=self._adapter("sync"), cache=self._container.response_cache(),
-            progress=self._progress or SilentProgress(),
-        )
+            self._access, progress=self._progress_or_silence(), words=library_words)
         return [answers.completions[r.key] for r in records], dict(answers.failures)
 
     # --- files -----------------------------------------------------------------------------
@@ -204,16 +199,13 @@ class Loom:
         ``summary.errors`` and have their reason in the ``llm_error`` column.
         """
         _refuse_inside_event_loop("run_file", None)
-        return run_sync(
-            SyncRequest(source=os.fspath(path), provider=self._provider, model=self._model,
-                        prompt_column=prompt_column, template=template,
-                        output=_optional_path(output), settings=self._settings,
-                        with_meta=with_meta, workers=self._workers, use_cache=self._use_cache,
-                        retry=self._retry()),
-            codecs=self._container.codec_registry(), provider=self._adapter("sync"),
-            cache=self._container.response_cache(), guard=OverwriteGuard(overwrite),
-            progress=self._progress or SilentProgress(),
-        )
+        with in_library_words():
+            return self._app.run_sync(
+                SyncRequest(**self._dataset(path, prompt_column, template, output, with_meta),
+                            workers=self._workers, use_cache=self._use_cache,
+                            retry=self._retry()),
+                self._access, guard=OverwriteGuard(overwrite),
+                progress=self._progress_or_silence(), words=library_words)
 
     def submit_file(self, path: PathLike, *, prompt_column: str | None = None,
                     template: str | None = None, output: PathLike | None = None,
@@ -224,21 +216,11 @@ class Loom:
         (None when the cache answered every row and the output was written at once, which
         ``overwrite`` governs). ``fetch()`` later merges the answers into ``output``.
         """
-        from loom_adapters.container import batch_address
-
-        provider = self._adapter("batch")
-        return submit_batch(
-            SubmitRequest(source=os.fspath(path), provider=self._provider, model=self._model,
-                          prompt_column=prompt_column, template=template,
-                          output=_optional_path(output), settings=self._settings,
-                          with_meta=with_meta,
-                          base_url=batch_address(self._container, self._provider,
-                                                    self._base_url),
-                          use_cache=self._use_cache),
-            codecs=self._container.codec_registry(), provider=provider,
-            store=self._container.state_store(), cache=self._container.response_cache(),
-            guard=OverwriteGuard(overwrite),
-        )
+        with in_library_words():
+            return self._app.submit(
+                SubmitRequest(**self._dataset(path, prompt_column, template, output, with_meta),
+                              use_cache=self._use_cache),
+                self._access, guard=OverwriteGuard(overwrite))
 
     def fetch(self, batch_id: str | None = None, *, keep: bool = False,
               overwrite: bool = False) -> list[FetchOutcome]:
@@ -251,75 +233,80 @@ class Loom:
         batch is forgotten unless ``keep``; an existing output is replaced only with
         ``overwrite``. An unreadable state file is skipped with a ``RuntimeWarning``.
         """
+        with in_library_words():
+            outcomes = []
+            for outcome in self._app.fetch(self._jobs(batch_id), self._access,
+                                           guard=OverwriteGuard(overwrite), keep=keep):
+                if outcome.error is not None:
+                    claim(outcome.error)
+                outcomes.append(outcome)
+            return outcomes
+
+    def cancel(self, batch_id: str | None = None) -> list[CancelOutcome]:
+        """``loom cancel``: stop a remembered batch job at the provider (all of this Loom's
+        provider's pending jobs without ``batch_id``). The answers a job finished are merged
+        by the next ``fetch()``. One outcome per job that had a running part:
+        ``outcome.status`` as the provider now sees it, or ``outcome.error``."""
+        with in_library_words():
+            outcomes = list(self._app.cancel(self._jobs(batch_id), self._access))
+            for outcome in outcomes:
+                if outcome.error is not None:
+                    claim(outcome.error)
+            return outcomes
+
+    def _jobs(self, batch_id: str | None) -> list[BatchJob]:
         jobs: list[BatchJob] = []
-        for entry in select_batches(self._container.state_store(), batch_id):
+        for entry in self._app.jobs(batch_id, provider=self._provider):
             if isinstance(entry, StateError):  # an unreadable state file
-                warnings.warn(f"Loom: skipping a batch: {entry}", RuntimeWarning, stacklevel=2)
-            elif batch_id is not None or entry.provider == self._provider:
+                warnings.warn(f"Loom: skipping a batch: {entry}", RuntimeWarning, stacklevel=3)
+            else:
                 jobs.append(entry)
-        provider_for = self._batch_providers()
-        guard = OverwriteGuard(overwrite)
-        return [
-            fetch_batch(job, provider_for=provider_for,
-                        codecs=self._container.codec_registry(),
-                        store=self._container.state_store(),
-                        cache=self._container.response_cache(), guard=guard,
-                        options=FetchOptions(keep=keep))
-            for job in jobs
-        ]
+        return jobs
 
     # --- token counts ----------------------------------------------------------------------
 
     def count_tokens(self, items: Iterable[Item], *, template: str | None = None,
                      prompt_column: str | None = None) -> TokenSummary:
         """``loom tokens`` for in-memory items (as ``generate_many`` takes them)."""
-        records = records_from(items, template=template, prompt_column=prompt_column)
-        if not records:
-            return TokenSummary(total=0, prompts=0, errors=0)
-        return self._count("count_tokens", RECORDS_SOURCE, None, None,
-                           RecordsCodec(records).registry())
+        _refuse_inside_event_loop("count_tokens", None)
+        with in_library_words():
+            records = records_from(items, template=template, prompt_column=prompt_column)
+            if not records:
+                return TokenSummary(total=0, prompts=0, errors=0)
+            return self._app.count_tokens(
+                self._token_request(RECORDS_SOURCE, None, None), self._access,
+                progress=self._progress_or_silence(), codecs=RecordsCodec(records).registry(),
+                words=library_words)
 
     def count_file_tokens(self, path: PathLike, *, prompt_column: str | None = None,
                           template: str | None = None) -> TokenSummary:
         """``loom tokens``: the input tokens of every prompt of a dataset file."""
-        return self._count("count_file_tokens", os.fspath(path), prompt_column, template,
-                           self._container.codec_registry())
+        _refuse_inside_event_loop("count_file_tokens", None)
+        with in_library_words():
+            return self._app.count_tokens(
+                self._token_request(os.fspath(path), prompt_column, template), self._access,
+                progress=self._progress_or_silence(), words=library_words)
 
-    def _count(self, method: str, source: str, prompt_column: str | None,
-               template: str | None, codecs: CodecRegistry) -> TokenSummary:
-        _refuse_inside_event_loop(method, None)
-        return count_tokens(
-            TokenRequest(source=source, provider=self._provider, model=self._model,
-                         prompt_column=prompt_column, template=template,
-                         settings=self._settings, workers=self._workers, retry=self._retry()),
-            codecs=codecs, counter=self._adapter("tokens"),
-            progress=self._progress or SilentProgress(),
-        )
+    # --- requests, as the command line builds them --------------------------------------------
 
-    # --- adapters, as the CLI builds them ----------------------------------------------------
+    def _dataset(self, path: PathLike, prompt_column: str | None, template: str | None,
+                 output: PathLike | None, with_meta: bool) -> dict[str, Any]:
+        return dict(source=os.fspath(path), provider=self._provider, model=self._model,
+                    prompt_column=prompt_column, template=template,
+                    output=None if output is None else os.fspath(output),
+                    settings=self._settings, with_meta=with_meta)
+
+    def _token_request(self, source: str, prompt_column: str | None,
+                       template: str | None) -> TokenRequest:
+        return TokenRequest(source=source, provider=self._provider, model=self._model,
+                            prompt_column=prompt_column, template=template,
+                            settings=self._settings, workers=self._workers, retry=self._retry())
 
     def _retry(self) -> RetryPolicy:
         return RetryPolicy(max_retries=self._max_retries)
 
-    def _adapter(self, mode: str, provider: str | None = None, *, api_key: str | None = None,
-                 base_url: str | None = None) -> Any:
-        """The adapter for ``mode``; a mode the provider lacks is refused before any key is
-        looked for, so the caller hears the real reason first."""
-        from loom_adapters.container import build_adapter
-
-        name = provider or self._provider
-        if name == self._provider:
-            api_key = api_key or self._api_key
-            base_url = self._base_url or base_url
-        return build_adapter(self._container, name, mode, api_key, concurrency=self._workers,
-                             base_url=base_url)
-
-    def _batch_providers(self) -> Callable[[BatchJob], BatchProvider]:
-        """Batch adapters for remembered jobs, each asked at the address it was submitted to."""
-        from loom_adapters.container import batch_adapters
-
-        return batch_adapters(
-            lambda provider, address: self._adapter("batch", provider, base_url=address))
+    def _progress_or_silence(self) -> Progress:
+        return self._progress or SilentProgress()
 
 
 def _settings(base: GenerationSettings | Mapping[str, Any] | None,
@@ -340,10 +327,6 @@ def _settings(base: GenerationSettings | Mapping[str, Any] | None,
         return attrs.evolve(base, **changes)
     except (TypeError, ValueError) as error:
         raise UsageError(f"Invalid settings: {error}") from None
-
-
-def _optional_path(path: PathLike | None) -> str | None:
-    return None if path is None else os.fspath(path)
 
 
 def _refuse_inside_event_loop(method: str, instead: str | None) -> None:

@@ -18,7 +18,7 @@ from loom_core.codecs import CodecRegistry, CodecSpec
 from loom_core.hookspecs import PROJECT_NAME
 from loom_core.providers import ProviderRegistry, ProviderSpec
 
-__all__ = ["LoadedPlugins", "load_plugins"]
+__all__ = ["PLUGINS_ENV_VAR", "LoadedPlugins", "allowed_plugins", "load_plugins"]
 
 PLUGINS_ENV_VAR = "LOOM_PLUGINS"
 
@@ -27,8 +27,10 @@ class LoadedPlugins:
     """The plugin manager after loading, with what each plugin registered."""
 
     def __init__(self, manager: pluggy.PluginManager, failures: list[str],
-                 distributions: dict[str, str]) -> None:
+                 distributions: dict[str, str], home: str) -> None:
         self.manager = manager
+        #: Loom's data folder, which the registration hook hands to plugins.
+        self.home = home
         #: One line per plugin that could not be loaded, for the CLI to warn about.
         self.failures = failures
         #: Plugin name -> the distribution that installed it.
@@ -36,7 +38,7 @@ class LoadedPlugins:
 
     def providers(self) -> ProviderRegistry:
         specs: list[ProviderSpec] = []
-        self.manager.hook.loom_register_providers(register=specs.append)
+        self.manager.hook.loom_register_providers(register=specs.append, home=self.home)
         return ProviderRegistry(specs)
 
     def provider_origins(self) -> dict[str, str]:
@@ -44,7 +46,10 @@ class LoadedPlugins:
         origins: dict[str, str] = {}
         for impl in self.manager.hook.loom_register_providers.get_hookimpls():
             origin = self._distributions.get(impl.plugin_name, impl.plugin_name)
-            impl.function(register=lambda spec, o=origin: origins.setdefault(spec.name, o))
+            register = lambda spec, o=origin: origins.setdefault(spec.name, o)  # noqa: E731
+            # Called as pluggy would: with the arguments this implementation asks for.
+            offered = {"register": register, "home": self.home}
+            impl.function(**{name: offered[name] for name in impl.argnames})
         return origins
 
     def codecs(self) -> CodecRegistry:
@@ -60,8 +65,11 @@ def allowed_plugins(value: str | None) -> set[str] | None:
     return {name.strip() for name in value.split(",") if name.strip()}
 
 
-def load_plugins(allowed: set[str] | None = None, *, extra: tuple[object, ...] = ()) -> LoadedPlugins:
-    """Build the plugin manager: built-in codecs, entry points (as allowed), then ``extra``."""
+def load_plugins(allowed: set[str] | None = None, *, home: str | os.PathLike[str] = "",
+                 extra: tuple[object, ...] = ()) -> LoadedPlugins:
+    """Build the plugin manager: built-in codecs, entry points (as allowed), then ``extra``.
+
+    ``home`` is Loom's data folder, handed to the plugins' registration hooks."""
     from loom_adapters import codecs as builtin_codecs
 
     manager = pluggy.PluginManager(PROJECT_NAME)
@@ -85,8 +93,4 @@ def load_plugins(allowed: set[str] | None = None, *, extra: tuple[object, ...] =
     for plugin in extra:
         manager.register(plugin)
     manager.check_pending()
-    return LoadedPlugins(manager, failures, distributions)
-
-
-def plugins_from_environment() -> LoadedPlugins:
-    return load_plugins(allowed_plugins(os.environ.get(PLUGINS_ENV_VAR)))
+    return LoadedPlugins(manager, failures, distributions, os.fspath(home))

@@ -8,8 +8,7 @@ A plugin is a module (or object) with ``@hookimpl`` functions, announced to Loom
     echo = "loom_echo"
 
     # loom_echo/__init__.py
-    from loom_core.hookspecs import hookimpl
-    from loom_core.providers import ProviderSpec
+    from loom.plugin import ProviderSpec, hookimpl
 
     @hookimpl
     def loom_register_providers(register):
@@ -17,7 +16,8 @@ A plugin is a module (or object) with ``@hookimpl`` functions, announced to Loom
 
 Loom's own providers register through the very same group and hooks. Registration is
 callback-style, as in simonw/llm: the host passes ``register`` and the plugin calls it once per
-thing it offers.
+thing it offers. A plugin imports Loom only through ``loom.plugin``, which re-exports these
+markers with everything else the contract holds (docs/plugins.md).
 """
 
 from __future__ import annotations
@@ -41,11 +41,14 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec
-def loom_register_providers(register: Callable[[ProviderSpec], None]) -> None:
+def loom_register_providers(register: Callable[[ProviderSpec], None], home: str) -> None:
     """Register providers: call ``register(spec)`` once per ``ProviderSpec`` the plugin offers.
 
-    Called once, when the first command that needs providers starts. Factories in the spec
-    are called later and only for the mode a command uses, so import SDKs inside them.
+    Called when a command first needs providers (``loom providers`` may call it again).
+    ``home`` is Loom's data folder (``~/.loom`` or ``LOOM_HOME``), for a plugin whose
+    providers come from a file there; an implementation may leave it out of its signature.
+    Factories in the spec are called later and only for the mode a command uses, so import
+    SDKs inside them.
     """
 
 

@@ -27,6 +27,8 @@ from .model import (
 from .template import PromptTemplate
 
 __all__ = [
+    "BatchFinder",
+    "BatchIdRepair",
     "BatchProvider",
     "FileCodec",
     "OutputGuard",
@@ -45,14 +47,8 @@ class BatchProvider(Protocol):
     """A provider's batch API: many prompts at once, answers later, in any order.
 
     ``limits`` says how much one provider batch may hold; a larger job is split into parts.
-
-    Optional methods, looked up with ``getattr``:
-
-    - ``canonical_id(batch_id) -> str`` maps an id stored by an older tool to the form the
-      provider accepts today; ``loom fetch`` then renames the batch's state file.
-    - ``find_batch(metadata, size, created_after) -> str | None`` looks in the provider's own
-      list for a batch Loom submitted but could not record (it crashed in between), by the
-      ``metadata`` it attached (or, where the API keeps none, by size and time).
+    What only some batch APIs can do is a protocol of its own that an adapter declares by
+    subclassing it: ``BatchFinder``, ``BatchIdRepair``.
     """
 
     limits: BatchLimits
@@ -84,6 +80,30 @@ class BatchProvider(Protocol):
 
     def cancel(self, batch_id: str) -> None:
         """Ask the provider to stop the batch."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; called once when the command is done with the adapter."""
+        ...
+
+
+@runtime_checkable
+class BatchFinder(Protocol):
+    """A batch API whose own list can show a batch Loom submitted but could not record."""
+
+    def find_batch(self, metadata: Mapping[str, str], size: int,
+                   created_after: str) -> str | None:
+        """The id of the batch carrying ``metadata`` (where the API keeps none: the one batch
+        of ``size`` requests created after ``created_after``), or None."""
+        ...
+
+
+@runtime_checkable
+class BatchIdRepair(Protocol):
+    """A batch API whose ids older tools stored in a form it no longer accepts."""
+
+    def canonical_id(self, batch_id: str) -> str:
+        """The form the provider accepts today (``loom fetch`` renames the state to match)."""
         ...
 
 

@@ -21,12 +21,14 @@ __all__ = ["ProviderConfig", "ProviderRegistry", "ProviderSpec"]
 
 @attrs.frozen
 class ProviderConfig:
-    """What a factory needs to build an adapter: the resolved key, the base-URL override, and
-    how many calls the run keeps in flight (so an HTTP client can size its connection pool)."""
+    """What a factory needs to build an adapter: the resolved key, the base-URL override, how
+    many calls the run keeps in flight (so an HTTP client can size its connection pool), and
+    Loom's data folder (``~/.loom`` or ``LOOM_HOME``), for a provider that keeps files."""
 
     api_key: str | None = attrs.field(default=None, repr=False)
     base_url: str | None = None
     concurrency: int = 8
+    data_dir: str | None = None
 
 
 @attrs.frozen
@@ -34,8 +36,12 @@ class ProviderSpec:
     """One provider: its name, how its key is found, and factories for each mode it has."""
 
     name: str
-    #: The environment variable holding the key; None when the provider needs no key.
+    #: The environment variable holding the key (also read from ``.env``); None when the
+    #: provider takes no key at all.
     key_env_var: str | None
+    #: Whether a command is refused (``MissingKeyError``) when no key is found. A local
+    #: server may take a key without needing one: ``key_env_var`` set, ``key_required`` False.
+    key_required: bool = attrs.field()
     #: The environment variable that overrides the API's base URL, if the provider has one.
     base_url_env_var: str | None = None
     #: True when the base URL names the server itself rather than a route to the provider's
@@ -45,11 +51,15 @@ class ProviderSpec:
     batch: Callable[[ProviderConfig], BatchProvider] | None = None
     sync: Callable[[ProviderConfig], SyncProvider] | None = None
     tokens: Callable[[ProviderConfig], TokenCounter] | None = None
-    #: Shown when batch mode is asked of a provider without it.
-    no_batch_message: str | None = None
-    #: Shown (after "Token counting not available: ") when tokens are asked of one without.
-    no_tokens_message: str | None = None
+    #: Why batch mode is missing, said when it is asked for ("OpenRouter has no batch API").
+    no_batch_reason: str | None = None
+    #: Why token counting is missing, said after "Token counting not available: ".
+    no_tokens_reason: str | None = None
     description: str = ""
+
+    @key_required.default
+    def _key_required_when_there_is_a_variable(self) -> bool:
+        return self.key_env_var is not None
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -58,19 +68,11 @@ class ProviderSpec:
         )
 
     def require(self, mode: str) -> None:
-        """Raise ``UnsupportedError`` with the user-facing message unless ``mode`` exists."""
+        """Raise ``UnsupportedError`` saying why, unless the provider has ``mode``."""
         if getattr(self, mode) is not None:
             return
-        if mode == "batch":
-            message = self.no_batch_message or (
-                f"Error: {self.name} has no batch API. Re-run with --sync."
-            )
-        elif mode == "tokens":
-            reason = self.no_tokens_message or f"{self.name} has no token-counting API"
-            message = f"Token counting not available: {reason}"
-        else:
-            message = f"Error: {self.name} has no synchronous API. Re-run without --sync."
-        raise UnsupportedError(message)
+        reason = {"batch": self.no_batch_reason, "tokens": self.no_tokens_reason}.get(mode)
+        raise UnsupportedError.mode_missing(self.name, mode, reason)
 
     def build(self, mode: str, config: ProviderConfig) -> Any:
         """The adapter for ``mode`` (``batch``, ``sync`` or ``tokens``), built by its factory."""

@@ -326,6 +326,7 @@ class FakeBatchProvider(BatchProvider):
         self.results_calls: list[str] = []
         self.yielded: dict[str, list[str]] = {}
         self.cancelled: list[str] = []
+        self.closed = False
         self._rng = random.Random(seed)
 
     def submit(self, model: str, requests: Sequence[BatchRequest], settings: GenerationSettings,
@@ -367,6 +368,9 @@ class FakeBatchProvider(BatchProvider):
 
     def cancel(self, batch_id: str) -> None:
         self.cancelled.append(batch_id)
+
+    def close(self) -> None:
+        self.closed = True
 
 
 # --- guards and progress -----------------------------------------------------------------------

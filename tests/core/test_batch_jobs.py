@@ -7,7 +7,7 @@ import pytest
 
 from loom_core.batching import RequestSize, plan_parts, request_size
 from loom_core.cache_key import cache_key
-from loom_core.errors import InputError, LoomError, StateError, TransientError
+from loom_core.errors import InputError, PartlySubmittedError, StateError, TransientError
 from loom_core.merge import NO_ANSWER
 from loom_core.model import BatchLimits, BatchStatus, CacheEntry, Completion
 from loom_core.services.cancel import cancel_job
@@ -147,10 +147,14 @@ def test_a_part_never_accepted_is_sent_by_the_next_fetch() -> None:
         return original(*args, **kwargs)
 
     world.provider.submit = flaky
-    with pytest.raises(LoomError, match=r"connection reset \(2 of 3 parts of job loom-\S+ were "
-                       r"accepted; loom fetch sends the rest"):
+    with pytest.raises(PartlySubmittedError) as partly:
         world.submit()
     (job,) = world.store.all()
+    assert (partly.value.job_id, partly.value.accepted, partly.value.total_parts) == (
+        job.job_id, 2, 3)
+    assert isinstance(partly.value.cause, TransientError) and partly.value.exit_code == 1
+    assert str(partly.value).startswith(
+        f"connection reset (2 of 3 parts of job {job.job_id} were accepted; ")
     assert [p.batch_id for p in job.parts] == ["batch_1", "batch_2", None]
     world.fetch(job)
     saved = world.store.load("openai", job.name)
@@ -304,6 +308,5 @@ def test_an_all_cached_job_refuses_an_existing_output_without_talking_of_a_batch
         submit_batch(SubmitRequest(source=SOURCE, provider="openai", model="m"),
                      codecs=world.codec.registry(), provider=world.provider, store=world.store,
                      cache=world.cache, guard=NeverGuard())
-    assert str(refused.value) == (
-        f"Output file {OUTPUT} already exists; pass --force to overwrite it.")
+    assert (refused.value.path, refused.value.pending) == (OUTPUT, None)
     assert world.store.saved == {}

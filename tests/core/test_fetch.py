@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loom_core.errors import AuthenticationError, UnknownProviderError
+from loom_core.errors import AuthenticationError, OutputExistsError, UnknownProviderError
 from loom_core.merge import NO_ANSWER
 from loom_core.model import BatchJob, BatchStatus, Completion
 from loom_core.ports import BatchProvider, OutputGuard
@@ -289,7 +289,8 @@ def test_a_refused_output_leaves_the_batch_pending() -> None:
     outcome = world.fetch(job, guard=guard)
 
     assert guard.asked == [OUTPUT]
-    assert outcome.failed and "--force" in outcome.problem and "batch_1" in outcome.problem
+    assert outcome.failed and isinstance(outcome.error, OutputExistsError)
+    assert (outcome.error.path, outcome.error.pending) == (OUTPUT, "batch_1")
     assert world.store.status_of("openai", "batch_1") == "in_progress"
     assert world.provider.results_calls == []  # nothing downloaded for nothing
     assert OUTPUT not in world.codec.files

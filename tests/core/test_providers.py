@@ -6,12 +6,11 @@ from typing import Any
 
 import pytest
 
-from loom_core.errors import UnknownProviderError, UnsupportedError
+from loom_core.errors import Remedy, UnknownProviderError, UnsupportedError
 from loom_core.providers import ProviderConfig, ProviderRegistry, ProviderSpec
 
 from .fakes import FakeBatchProvider, FakeSyncProvider, FakeTokenCounter
 
-OPENROUTER_NO_BATCH = "Error: OpenRouter has no batch API. Re-run with --sync."
 
 
 def spec(name: str, **modes: Any) -> ProviderSpec:
@@ -58,12 +57,13 @@ def test_modes_are_the_factories_present() -> None:
 
 
 def test_tokens_unavailable_message_uses_the_providers_reason() -> None:
-    openai = spec("openai", no_tokens_message="OpenAI has no remote API; use tiktoken locally")
+    openai = spec("openai", no_tokens_reason="OpenAI has no remote API; use tiktoken locally")
     with pytest.raises(UnsupportedError) as caught:
         openai.require("tokens")
     assert str(caught.value) == (
         "Token counting not available: OpenAI has no remote API; use tiktoken locally")
-    assert caught.value.exit_code == 2
+    assert (caught.value.provider, caught.value.mode, caught.value.exit_code) == (
+        "openai", "tokens", 2)
 
 
 def test_tokens_unavailable_message_has_a_default_reason() -> None:
@@ -73,23 +73,25 @@ def test_tokens_unavailable_message_has_a_default_reason() -> None:
     assert "openrouter" in str(caught.value)
 
 
-def test_batch_unavailable_uses_the_providers_message() -> None:
+def test_batch_unavailable_uses_the_providers_reason_and_points_at_sync() -> None:
     openrouter = spec("openrouter", sync=lambda c: FakeSyncProvider(),
-                      no_batch_message=OPENROUTER_NO_BATCH)
+                      no_batch_reason="OpenRouter has no batch API")
     with pytest.raises(UnsupportedError) as caught:
         openrouter.require("batch")
-    assert str(caught.value) == OPENROUTER_NO_BATCH
-    assert caught.value.exit_code == 2
+    assert caught.value.parts[0] == "OpenRouter has no batch API. "
+    assert caught.value.parts[1].mention is Remedy.USE_SYNC
+    assert (caught.value.mode, caught.value.exit_code) == ("batch", 2)
 
 
-def test_batch_unavailable_has_a_default_message_pointing_at_sync() -> None:
-    with pytest.raises(UnsupportedError, match=r"x has no batch API\. Re-run with --sync\."):
+def test_batch_unavailable_has_a_default_reason() -> None:
+    with pytest.raises(UnsupportedError, match=r"^x has no batch API\. "):
         spec("x").require("batch")
 
 
 def test_sync_unavailable_points_away_from_sync() -> None:
-    with pytest.raises(UnsupportedError, match="Re-run without --sync"):
+    with pytest.raises(UnsupportedError) as caught:
         spec("x", batch=lambda c: FakeBatchProvider()).require("sync")
+    assert caught.value.parts[1].mention is Remedy.USE_BATCH
 
 
 def test_require_passes_for_a_mode_the_provider_has() -> None:

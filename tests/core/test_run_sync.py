@@ -321,7 +321,7 @@ def test_a_refused_output_stops_the_run_before_any_call() -> None:
     world = World(json_rows("a", "b"))
     guard = NeverGuard()
 
-    with pytest.raises(OutputExistsError, match="--force"):
+    with pytest.raises(OutputExistsError, match="already exists"):
         world.run(guard=guard)
 
     assert guard.asked == [OUTPUT]

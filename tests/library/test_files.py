@@ -207,7 +207,7 @@ class ServerPlugin:
         for name, is_server in (("server", True), ("routed", False)):
             register(ProviderSpec(name=name, key_env_var=None, base_url_env_var="SERVER_URL",
                                   base_url_is_server=is_server,
-                                  batch=lambda config: EchoBatch.from_environment()))
+                                  batch=lambda config: EchoBatch(Path(config.data_dir))))
 
 
 @pytest.mark.parametrize("provider, remembered", [("server", "http://here/v1"), ("routed", None)])

@@ -95,7 +95,7 @@ def test_only_sync_mode_exists(emulator):
     assert SPEC.modes == ("sync",)
     with pytest.raises(UnsupportedError) as caught:
         SPEC.build("batch", config())
-    assert str(caught.value) == "Error: OpenRouter has no batch API. Re-run with --sync."
+    assert (caught.value.mode, caught.value.parts[0]) == ("batch", "OpenRouter has no batch API. ")
     with pytest.raises(UnsupportedError) as caught:
         SPEC.build("tokens", config())
     assert str(caught.value) == (

@@ -7,9 +7,13 @@ import importlib.metadata
 
 import pytest
 
-from loom_core.errors import PermanentError
-from loom_core.model import BatchRequest, BatchStatus, GenerationSettings
-from loom_core.providers import ProviderConfig
+from loom.plugin import (
+    BatchRequest,
+    BatchStatus,
+    GenerationSettings,
+    PermanentError,
+    ProviderConfig,
+)
 from loom_echo import loom_register_providers
 from loom_echo.adapters import EchoBatch, EchoSync, EchoTokens, answer, count_words
 
@@ -50,9 +54,11 @@ def test_unknown_or_hostile_batch_ids_are_refused(tmp_path, bad_id) -> None:
         EchoBatch(tmp_path).status(bad_id)
 
 
-def test_batches_live_under_loom_home(monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv("LOOM_HOME", str(tmp_path))
-    assert EchoBatch.from_environment().folder == tmp_path / "echo"
+def test_batches_live_in_the_data_folder_loom_gives(tmp_path) -> None:
+    specs = []
+    loom_register_providers(specs.append)
+    batch = specs[0].build("batch", ProviderConfig(data_dir=str(tmp_path)))
+    assert batch.folder == tmp_path / "echo"
 
 
 def test_registers_one_provider_with_every_mode_and_no_key() -> None:

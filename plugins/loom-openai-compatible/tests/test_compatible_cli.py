@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from loom_core.model import BatchStatus
+from loom.plugin import BatchStatus
 from tests.emulator.replies import reply_text
 
 MODEL = "llama-emu"

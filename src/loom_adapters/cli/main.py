@@ -37,7 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler.handle(args)
     except LoomError as error:
-        print(_one_line(str(error)), file=sys.stderr)
+        from .words import error_line
+
+        print(error_line(error), file=sys.stderr)
         return error.exit_code
     except OSError as error:
         # A disk or permission problem outside what Loom checks for: one line, no traceback.
@@ -47,11 +49,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
-
-
-def _one_line(message: str) -> str:
-    text = " ".join(message.split())
-    return text if text.startswith("Error") or text.startswith("Token counting") else f"Error: {text}"
 
 
 def run() -> None:

@@ -12,6 +12,8 @@ from loom_core.model import BatchJob, BatchStatus
 from loom_core.services.fetch import FetchOutcome
 from loom_core.services.submit import SubmitOutcome
 
+from .words import cli_words
+
 __all__ = ["part_lines", "report_fetched", "report_submitted"]
 
 _UNSUCCESSFUL = (BatchStatus.FAILED, BatchStatus.EXPIRED, BatchStatus.CANCELLED)
@@ -48,9 +50,9 @@ def report_fetched(outcome: FetchOutcome) -> bool:
     """Print one job's outcome; return whether it went as a user would want."""
     job = outcome.job
     name = job.batch_id if len(job.parts) == 1 else job.job_id
-    if outcome.problem is not None:
-        print(f"Batch {name} ({job.provider}): {outcome.status.value} — {outcome.problem}",
-              file=sys.stderr)
+    if outcome.error is not None:
+        print(f"Batch {name} ({job.provider}): {outcome.status.value} — "
+              f"{outcome.error.render(cli_words)}", file=sys.stderr)
         return False
     merged = outcome.merged
     if merged is not None and outcome.status is BatchStatus.COMPLETED:

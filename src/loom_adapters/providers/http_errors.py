@@ -118,16 +118,19 @@ def retry_after_from_headers(headers: Mapping[str, str] | None, now: float | Non
 
 
 def error_for_status(status: int | None, message: str, *, retry_after: float | None = None,
-                     quota: bool = False) -> ProviderError:
-    """The domain error for an HTTP status (None: no response at all, e.g. a dropped link)."""
+                     quota: bool = False,
+                     route: tuple[str, str] | None = None) -> ProviderError:
+    """The domain error for an HTTP status (None: no response at all, e.g. a dropped link);
+    ``route`` is the request it answered (method, path), kept on the error as data."""
+    details = {"status": status, "route": route}
     if status is None:
-        return TransientError(message)
+        return TransientError(message, **details)
     if status in (401, 403):
-        return AuthenticationError(message)
+        return AuthenticationError(message, **details)
     if status == 402 or quota:
-        return QuotaExhaustedError(message)
+        return QuotaExhaustedError(message, **details)
     if status == 429:
-        return RateLimitedError(message, retry_after=retry_after)
+        return RateLimitedError(message, retry_after=retry_after, **details)
     if status in _TRANSIENT:
-        return TransientError(message, retry_after=retry_after)
-    return PermanentError(message)
+        return TransientError(message, retry_after=retry_after, **details)
+    return PermanentError(message, **details)

@@ -55,12 +55,10 @@ def output_path_for(source: str, output: str | None, codec: FileCodec, provider:
     return output or default_output_path(source, provider, model, codec.output_suffix)
 
 
-def ensure_writable(guard: OutputGuard, path: str, then: str = "") -> None:
+def ensure_writable(guard: OutputGuard, path: str, *, pending: str | None = None) -> None:
     """Refuse, before any money is spent, to replace an output the user wants to keep.
 
-    ``then`` tells what happens meanwhile, e.g. that a batch stays pending.
+    ``pending`` names the batch that stays pending meanwhile, when there is one.
     """
     if not guard.may_write(path):
-        raise OutputExistsError(
-            f"Output file {path} already exists; pass --force to overwrite it{then}."
-        )
+        raise OutputExistsError(path, pending)

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterable, Iterator
 import attrs
 
 from ..codecs import CodecRegistry
-from ..errors import LoomError, OutputExistsError, StateError
+from ..errors import LoomError, OutputExistsError, ProviderError, StateError
 from ..model import WITH_RESULTS, BatchJob, BatchStatus
-from ..ports import BatchProvider, OutputGuard, ResponseCache, StateStore
+from ..ports import BatchIdRepair, BatchProvider, OutputGuard, ResponseCache, StateStore
 from .dataset import ensure_writable, output_path_for
 from .merge_job import MergeOutcome, merge_job
 from .parts import find_or_send_unrecorded
@@ -42,13 +42,19 @@ class FetchOutcome:
     output_path: str | None = None
     rows: int = 0
     errors: int = 0
-    problem: str | None = None
+    #: Why the job could not be looked at or merged; it stays remembered for the next fetch.
+    error: LoomError | None = None
     merged: MergeOutcome | None = None
+
+    @property
+    def problem(self) -> str | None:
+        """``error`` as a sentence, or None when all went well."""
+        return None if self.error is None else str(self.error)
 
     @property
     def failed(self) -> bool:
         """Whether this outcome should make ``loom fetch`` exit non-zero."""
-        return self.problem is not None
+        return self.error is not None
 
 
 def fetch_batches(jobs: Iterable[BatchJob], **collaborators) -> Iterator[FetchOutcome]:
@@ -72,7 +78,7 @@ def fetch_batch(
         with lock:
             return _fetch(job, provider_for, codecs, store, cache, guard, options)
     except StateError as error:
-        return FetchOutcome(job=job, status=job.status, problem=str(error))
+        return FetchOutcome(job=job, status=job.status, error=error)
 
 
 def _fetch(job: BatchJob, provider_for: Callable[[BatchJob], BatchProvider],
@@ -86,10 +92,8 @@ def _fetch(job: BatchJob, provider_for: Callable[[BatchJob], BatchProvider],
         for part in job.parts:
             if not part.status.is_terminal:
                 part.status = provider.status(part.batch_id)
-    except LoomError as error:
-        return _record_unknown(job, store, str(error))
-    except Exception as error:  # an SDK error the adapter did not translate: still one job
-        return _record_unknown(job, store, f"{type(error).__name__}: {error}")
+    except Exception as error:  # an SDK error the adapter did not translate is still one job's
+        return _record_unknown(job, store, error)
 
     status = job.parts_status()
     if not status.is_terminal or all(p.status is BatchStatus.FAILED for p in job.parts):
@@ -100,8 +104,7 @@ def _fetch(job: BatchJob, provider_for: Callable[[BatchJob], BatchProvider],
     destination = output_path_for(job.original_file_path, job.output_path, codec,
                                   job.provider, job.model)
     try:
-        ensure_writable(guard, destination,
-                        f" (batch {job.batch_id} stays pending until then)")
+        ensure_writable(guard, destination, pending=job.batch_id)
         kept = []
         for part in job.parts:
             if part.status not in WITH_RESULTS:
@@ -115,11 +118,9 @@ def _fetch(job: BatchJob, provider_for: Callable[[BatchJob], BatchProvider],
         merged = merge_job(job, kept, codec=codec, cache=cache, destination=destination)
     except OutputExistsError as error:
         store.save(job)
-        return FetchOutcome(job=job, status=status, problem=str(error))
-    except LoomError as error:
-        return _record_unknown(job, store, str(error))
+        return FetchOutcome(job=job, status=status, error=error)
     except Exception as error:
-        return _record_unknown(job, store, f"{type(error).__name__}: {error}")
+        return _record_unknown(job, store, error)
 
     job.status = status
     if options.keep:
@@ -137,9 +138,9 @@ def _repair_ids(job: BatchJob, provider: BatchProvider, store: StateStore) -> Ba
     their ``batches/`` prefix); a provider that can tell offers ``canonical_id``. The new file
     is written before the old one goes, so a crash in between loses nothing.
     """
-    canonical_id = getattr(provider, "canonical_id", None)
-    if canonical_id is None:
+    if not isinstance(provider, BatchIdRepair):
         return job
+    canonical_id = provider.canonical_id
     repaired = attrs.evolve(job, parts=[
         attrs.evolve(part, batch_id=canonical_id(part.batch_id) if part.batch_id else None)
         for part in job.parts])
@@ -153,10 +154,12 @@ def _repair_ids(job: BatchJob, provider: BatchProvider, store: StateStore) -> Ba
     return repaired
 
 
-def _record_unknown(job: BatchJob, store: StateStore, reason: str) -> FetchOutcome:
+def _record_unknown(job: BatchJob, store: StateStore, error: Exception) -> FetchOutcome:
+    if not isinstance(error, LoomError):
+        error = ProviderError(f"{type(error).__name__}: {error}")
     for part in job.parts:
         if not part.status.is_terminal:
             part.status = BatchStatus.UNKNOWN
     job.status = BatchStatus.UNKNOWN
     store.save(job)
-    return FetchOutcome(job=job, status=BatchStatus.UNKNOWN, problem=reason)
+    return FetchOutcome(job=job, status=BatchStatus.UNKNOWN, error=error)

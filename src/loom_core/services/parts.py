@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from ..errors import LoomError
 from ..model import BatchJob, BatchPart, BatchRequest, BatchStatus
 from ..naming import custom_id_for
-from ..ports import BatchProvider, FileCodec, StateStore
+from ..ports import BatchFinder, BatchProvider, FileCodec, StateStore
 from ..template import PromptTemplate
 
 __all__ = ["find_or_send_unrecorded", "metadata_for", "send_parts"]
@@ -78,10 +78,11 @@ def find_or_send_unrecorded(job: BatchJob, *, provider: BatchProvider, codec: Fi
     unrecorded = [part for part in job.parts if part.batch_id is None]
     if not unrecorded:
         return
-    find = getattr(provider, "find_batch", None)
+    finder = provider if isinstance(provider, BatchFinder) else None
     unsent = []
     for part in unrecorded:
-        found = find(metadata_for(job, part), part.size, job.created_at) if find else None
+        found = (finder.find_batch(metadata_for(job, part), part.size, job.created_at)
+                 if finder is not None else None)
         if found is None:
             unsent.append(part)
             continue

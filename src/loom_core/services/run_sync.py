@@ -21,7 +21,7 @@ from ..cache_writer import CacheWriter
 from ..calls import CallRunner, Outcome, StopToken
 from ..clock import utc_now
 from ..codecs import CodecRegistry
-from ..errors import Interrupted, ProviderError
+from ..errors import Interrupted, Words, describe, neutral_words
 from ..merge import write_merged
 from ..model import CacheEntry, Completion, GenerationSettings, Record, RowKey
 from ..ports import OutputGuard, Progress, ResponseCache, SyncProvider
@@ -104,6 +104,7 @@ def run_sync(
     progress: Progress,
     stop: StopToken | None = None,
     now: Callable[[], str] = utc_now,
+    words: Words = neutral_words,
 ) -> SyncSummary:
     dataset = load_dataset(codecs, request.source, request.prompt_column, request.template)
     destination = output_path_for(
@@ -113,7 +114,7 @@ def run_sync(
 
     answers = asyncio.run(answer_records(
         dataset.records, request.options(), provider=provider, cache=cache, progress=progress,
-        stop=stop, now=now))
+        stop=stop, now=now, words=words))
     if answers.stopped:
         raise Interrupted(
             f"Interrupted: {answers.fresh:,} new answers are cached "
@@ -146,15 +147,17 @@ async def answer_records(
     progress: Progress,
     stop: StopToken | None = None,
     now: Callable[[], str] = utc_now,
+    words: Words = neutral_words,
 ) -> SyncAnswers:
     """Answer every record: cache first, then one provider call per distinct prompt.
 
     Record keys must be unique; answers come back by key. ``provider`` is closed at the end
     (an adapter serves one run). Failed records get a ``Completion`` with the error's text,
     and their exception in ``failures``; only a usage error (refused before sending, so
-    every record would fail alike) is raised.
+    every record would fail alike) is raised. A failure's text is said in ``words``, the
+    caller's face's (it lands in the row's ``llm_error``).
     """
-    answerer = _Answerer(options, provider, cache, progress, now, stop or StopToken())
+    answerer = _Answerer(options, provider, cache, progress, now, stop or StopToken(), words)
     progress.start(len(records))
     try:
         completions = await answerer.answer_all(records)
@@ -173,8 +176,10 @@ class _Answerer:
     """Finds each record's answer: cache first, then one provider call per distinct prompt."""
 
     def __init__(self, options: SyncOptions, provider: SyncProvider, cache: ResponseCache,
-                 progress: Progress, now: Callable[[], str], stop: StopToken) -> None:
+                 progress: Progress, now: Callable[[], str], stop: StopToken,
+                 words: Words) -> None:
         self.options = options
+        self.words = words
         self.provider = provider
         self.cache = cache
         self.progress = progress
@@ -226,7 +231,7 @@ class _Answerer:
         def done(item: tuple[str, list[Record]], outcome: Outcome[Completion]) -> None:
             key, group = item
             completion = outcome.result if outcome.error is None else (
-                Completion.failure(_describe(outcome.error)))
+                Completion.failure(describe(outcome.error, self.words)))
             if completion.ok:
                 self._remember(writer, key, completion)
             for record in group:
@@ -252,8 +257,3 @@ class _Answerer:
             completion, provider=self.options.provider, model=self.options.model,
             created_at=self.now(), params=self._params))
 
-
-def _describe(error: Exception) -> str:
-    if isinstance(error, ProviderError):
-        return str(error)
-    return f"{type(error).__name__}: {error}"

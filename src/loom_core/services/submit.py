@@ -20,7 +20,14 @@ from ..batching import RequestSize, plan_parts, request_size
 from ..cache_key import cache_key
 from ..clock import utc_now
 from ..codecs import CodecRegistry
-from ..errors import AuthenticationError, InputError, LoomError, PermanentError, UsageError
+from ..errors import (
+    AuthenticationError,
+    InputError,
+    LoomError,
+    PartlySubmittedError,
+    PermanentError,
+    UsageError,
+)
 from ..model import BatchJob, BatchLimits, BatchPart, BatchStatus
 from ..naming import custom_id_for
 from ..ports import BatchProvider, OutputGuard, ResponseCache, StateStore
@@ -61,7 +68,7 @@ def new_job_id(now: str) -> str:
 
 
 def _limits(provider: BatchProvider, request: SubmitRequest) -> BatchLimits:
-    limits = getattr(provider, "limits", None) or BatchLimits()
+    limits = provider.limits
     if request.max_batch_tokens is not None:
         limits = attrs.evolve(limits, max_tokens=request.max_batch_tokens)
     return limits
@@ -131,10 +138,6 @@ def submit_batch(
             # Refused outright, nothing accepted: there is nothing to remember.
             store.delete(job)
             raise
-        explained = LoomError(
-            f"{error} ({accepted} of {len(job.parts)} parts of job {job.job_id} were "
-            f"accepted; loom fetch sends the rest, finding any part the provider did get, "
-            f"and loom cancel --id {job.job_id} stops the job)")
-        explained.exit_code = error.exit_code
-        raise explained from error
+        raise PartlySubmittedError(error, job.job_id or job.name, accepted,
+                                   len(job.parts)) from error
     return SubmitOutcome(rows=rows, cached=cached, job=job)

@@ -8,7 +8,7 @@ import attrs
 
 from ..calls import CallRunner, Outcome, StopToken
 from ..codecs import CodecRegistry
-from ..errors import Interrupted, ProviderError
+from ..errors import Interrupted, Words, describe, neutral_words
 from ..model import GenerationSettings
 from ..ports import Progress, TokenCounter
 from ..retry import RetryPolicy
@@ -41,14 +41,14 @@ class TokenSummary:
 
 def count_tokens(
     request: TokenRequest, *, codecs: CodecRegistry, counter: TokenCounter, progress: Progress,
-    stop: StopToken | None = None,
+    stop: StopToken | None = None, words: Words = neutral_words,
 ) -> TokenSummary:
     dataset = load_dataset(codecs, request.source, request.prompt_column, request.template)
     stop = stop or StopToken()
     progress.start(len(dataset.records))
     try:
         summary = asyncio.run(_count_all(request, [r.prompt for r in dataset.records], counter,
-                                         progress, stop))
+                                         progress, stop, words))
     finally:
         progress.finish()
     if stop.stopping:
@@ -57,7 +57,7 @@ def count_tokens(
 
 
 async def _count_all(request: TokenRequest, prompts: list[str], counter: TokenCounter,
-                     progress: Progress, stop: StopToken) -> TokenSummary:
+                     progress: Progress, stop: StopToken, words: Words) -> TokenSummary:
     # A prompt that occurs several times costs its tokens each time but is counted once.
     occurrences: dict[str, int] = {}
     for prompt in prompts:
@@ -73,8 +73,7 @@ async def _count_all(request: TokenRequest, prompts: list[str], counter: TokenCo
         times = occurrences[prompt]
         if outcome.error is not None:
             error = outcome.error
-            message = str(error) if isinstance(error, ProviderError) else (
-                f"{type(error).__name__}: {error}")
+            message = describe(error, words)
             errors.extend([message] * times)
             for _ in range(times):
                 progress.advance(error=True)

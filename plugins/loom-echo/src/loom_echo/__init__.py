@@ -2,13 +2,15 @@
 
 Everything a provider plugin needs is here: one ``@hookimpl`` of ``loom_register_providers``
 that registers a ``ProviderSpec`` with factories for the modes it offers. Loom finds this
-module through the ``loom`` entry point declared in this package's pyproject.toml.
+module through the ``loom`` entry point declared in this package's pyproject.toml, and the
+plugin imports Loom only through ``loom.plugin``, the public plugin API.
 """
 
 from __future__ import annotations
 
-from loom_core.hookspecs import hookimpl
-from loom_core.providers import ProviderConfig, ProviderSpec
+from pathlib import Path
+
+from loom.plugin import ProviderConfig, ProviderSpec, hookimpl
 
 __all__ = ["loom_register_providers"]
 
@@ -22,7 +24,8 @@ def _sync(config: ProviderConfig):
 def _batch(config: ProviderConfig):
     from .adapters import EchoBatch
 
-    return EchoBatch.from_environment()
+    # Batches are files in Loom's data folder, which the config carries.
+    return EchoBatch(Path(config.data_dir) / "echo")
 
 
 def _tokens(config: ProviderConfig):

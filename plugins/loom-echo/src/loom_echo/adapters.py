@@ -7,13 +7,19 @@ row by row. Batches are JSONL files under ``$LOOM_HOME/echo/``, complete once wr
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from loom_core.errors import PermanentError
-from loom_core.model import BatchRequest, BatchStatus, Completion, GenerationSettings
+from loom.plugin import (
+    BatchLimits,
+    BatchProvider,
+    BatchRequest,
+    BatchStatus,
+    Completion,
+    GenerationSettings,
+    PermanentError,
+)
 
 __all__ = ["EchoBatch", "EchoSync", "EchoTokens", "answer", "count_words"]
 
@@ -58,16 +64,14 @@ class EchoTokens:
         pass
 
 
-class EchoBatch:
+class EchoBatch(BatchProvider):
     """``BatchProvider``: a batch is a JSONL file of answers, complete as soon as it exists."""
+
+    #: An echo batch may hold any number of requests.
+    limits = BatchLimits()
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-
-    @classmethod
-    def from_environment(cls) -> EchoBatch:
-        home = os.environ.get("LOOM_HOME") or str(Path.home() / ".loom")
-        return cls(Path(home) / "echo")
 
     def _path(self, batch_id: str) -> Path:
         if not batch_id.startswith("echo-") or not batch_id[5:].isalnum():
@@ -106,3 +110,6 @@ class EchoBatch:
     def cancel(self, batch_id: str) -> None:
         # An echo batch is complete the moment it exists; there is nothing left to stop.
         self.status(batch_id)
+
+    def close(self) -> None:
+        pass  # nothing held open between calls

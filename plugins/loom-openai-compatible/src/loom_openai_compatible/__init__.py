@@ -18,13 +18,17 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from loom_core.errors import UsageError
-from loom_core.hookspecs import hookimpl
-from loom_core.ports import BatchProvider, SyncProvider
-from loom_core.providers import ProviderConfig, ProviderSpec
+from loom.plugin import (
+    BatchProvider,
+    ProviderConfig,
+    ProviderSpec,
+    SyncProvider,
+    UsageError,
+    hookimpl,
+)
 
 from .endpoints import Endpoint, read_endpoints
-from .server import BASE_URL_ENV, GENERIC, endpoint_server, generic_server
+from .server import BASE_URL_ENV, GENERIC, KEY_ENV, endpoint_server, generic_server
 
 __all__ = ["GENERIC_SPEC", "NO_TOKENS", "endpoint_spec", "loom_register_providers"]
 
@@ -49,13 +53,14 @@ def _batch(config: ProviderConfig) -> BatchProvider:
 
 GENERIC_SPEC = ProviderSpec(
     name=GENERIC,
-    # None: local servers need no key; the factory reads OPENAI_COMPATIBLE_API_KEY itself.
-    key_env_var=None,
+    # Local servers need no key; one that wants it gets it from the variable or .env.
+    key_env_var=KEY_ENV,
+    key_required=False,
     base_url_env_var=BASE_URL_ENV,
     base_url_is_server=True,
     batch=_batch,
     sync=_sync,
-    no_tokens_message=NO_TOKENS,
+    no_tokens_reason=NO_TOKENS,
     description="Any server speaking the OpenAI API (vLLM, Ollama, llama.cpp, LM Studio, "
                 "Together, DeepSeek, ...): chat completions, and the Batch API where offered.",
 )
@@ -67,10 +72,10 @@ def endpoint_spec(endpoint: Endpoint, path: Path) -> ProviderSpec:
     name = f"{GENERIC}:{endpoint.name}"
     if endpoint.problem is not None:
         def refuse(config: ProviderConfig):
-            raise UsageError(f"Error: cannot use {name}: {endpoint.problem} (in {path}).")
+            raise UsageError(f"cannot use {name}: {endpoint.problem} (in {path}).")
 
         return ProviderSpec(name=name, key_env_var=None, batch=refuse, sync=refuse,
-                            no_tokens_message=NO_TOKENS,
+                            no_tokens_reason=NO_TOKENS,
                             description=f"Unusable endpoint in {path}: {endpoint.problem}")
 
     def sync(config: ProviderConfig) -> SyncProvider:
@@ -85,19 +90,19 @@ def endpoint_spec(endpoint: Endpoint, path: Path) -> ProviderSpec:
 
     return ProviderSpec(
         name=name,
-        # The container resolves it (--api-key > environment > .env) and insists on it.
+        # Loom resolves it (the caller's key > environment > .env) and insists on it.
         key_env_var=endpoint.key_env,
         batch=batch,
         sync=sync,
-        no_tokens_message=NO_TOKENS,
+        no_tokens_reason=NO_TOKENS,
         description=f"OpenAI-compatible server at {endpoint.base_url} (from {path}).",
     )
 
 
 @hookimpl
-def loom_register_providers(register) -> None:
+def loom_register_providers(register, home: str) -> None:
     register(GENERIC_SPEC)
-    found = read_endpoints()
+    found = read_endpoints(home)
     if found.problem is not None and found.problem not in _warned:
         # A broken file must not break Loom: say so (on stderr, through logging's last-resort
         # handler unless the application configured logging) and register none of it.

@@ -1,8 +1,8 @@
 """The sync and batch adapters: Loom's openai adapters, pointed at another server.
 
-Everything that talks HTTP is reused from ``loom_adapters.providers.openai`` (request bodies,
-answer parsing, error translation, the pooled clients, the Batch API flow); this module adds
-what differs for a server that merely speaks the OpenAI API:
+Everything that talks HTTP is Loom's OpenAI-shaped building blocks from ``loom.plugin``
+(request bodies, answer parsing, error translation, the pooled clients, the Batch API flow);
+this module adds what differs for a server that merely speaks the OpenAI API:
 
 - a ``ChatDialect`` without OpenAI's own refusals (no reasoning-model rules, no cap on stop
   sequences, ``top_k`` passed through as vLLM, llama.cpp and Ollama accept it), naming the
@@ -23,12 +23,21 @@ from urllib.parse import urlsplit
 
 import openai
 
-from loom_adapters.providers.openai.batch import OpenAIBatch
-from loom_adapters.providers.openai.client import async_client, sync_client
-from loom_adapters.providers.openai.request import ChatDialect
-from loom_adapters.providers.openai.sync import OpenAISync
-from loom_core.errors import AuthenticationError, PermanentError, UnsupportedError
-from loom_core.model import BatchRequest, BatchStatus, Completion, GenerationSettings
+from loom.plugin import (
+    AuthenticationError,
+    BatchRequest,
+    BatchStatus,
+    ChatDialect,
+    Completion,
+    GenerationSettings,
+    OpenAIBatch,
+    OpenAISync,
+    Option,
+    PermanentError,
+    UnsupportedError,
+    openai_async_client,
+    openai_sync_client,
+)
 
 from .server import Server, display_url
 
@@ -64,16 +73,21 @@ def _key_hint(server: Server) -> Iterator[None]:
     except AuthenticationError as error:
         if server.api_key is not None:
             raise
-        raise AuthenticationError(f"{error} (no API key was given: {server.key_hint})") from error
+        if server.key_env:
+            how = (Option("api_key"), f" or set {server.key_env}")
+        else:
+            how = (Option("api_key"), ", or add key_env = \"VARIABLE\" to the endpoint and "
+                                      "set VARIABLE")
+        raise AuthenticationError(*error.parts, " (no API key was given: pass ", *how, ")",
+                                  status=error.status, route=error.route) from error
 
 
 def _refused_route(error: PermanentError) -> tuple[str, str, int] | None:
     """(method, path, status) when ``error`` is the server saying a route does not exist."""
-    cause = error.__cause__
-    if not isinstance(cause, openai.APIStatusError) or cause.status_code not in _NO_ROUTE:
+    if error.status not in _NO_ROUTE or error.route is None:
         return None
-    request = cause.response.request
-    return request.method, request.url.path, cause.status_code
+    method, path = error.route
+    return method, path, error.status
 
 
 def _relative(path: str, base_url: str) -> str:
@@ -86,7 +100,7 @@ class CompatibleSync(OpenAISync):
 
     def __init__(self, server: Server) -> None:
         config = server.config()
-        super().__init__(async_client(config, client_options(server)), config.api_key,
+        super().__init__(openai_async_client(config, client_options(server)), config.api_key,
                          dialect_for(server.provider))
         self._server = server
 
@@ -104,7 +118,7 @@ class CompatibleBatch(OpenAIBatch):
 
     def __init__(self, server: Server) -> None:
         config = server.config()
-        super().__init__(sync_client(config, client_options(server)), config.api_key,
+        super().__init__(openai_sync_client(config, client_options(server)), config.api_key,
                          dialect_for(server.provider))
         self._server = server
 
@@ -119,10 +133,10 @@ class CompatibleBatch(OpenAIBatch):
                     raise
                 method, path, status = refused
                 # Raised before Loom records anything: there is no batch to fetch later.
-                raise UnsupportedError(
-                    f"Error: the server at {display_url(self._server.base_url)} has no batch "
-                    f"API ({method} {_relative(path, self._server.base_url)} answered "
-                    f"{status}). Re-run with --sync."
+                raise UnsupportedError.mode_missing(
+                    self._server.provider, "batch",
+                    f"the server at {display_url(self._server.base_url)} has no batch API "
+                    f"({method} {_relative(path, self._server.base_url)} answered {status})",
                 ) from error
 
     def status(self, batch_id: str) -> BatchStatus:
@@ -135,8 +149,9 @@ class CompatibleBatch(OpenAIBatch):
                 # Most likely the address changed since `loom run` (for example a different
                 # OPENAI_COMPATIBLE_BASE_URL): say where Loom looked.
                 raise PermanentError(
-                    f"{error} (asked the server at {display_url(self._server.base_url)}; if the "
-                    f"batch was submitted elsewhere, pass that server's --base-url)"
+                    *error.parts, f" (asked the server at {display_url(self._server.base_url)}; "
+                    f"if the batch was submitted elsewhere, pass that server's ",
+                    Option("base_url"), ")", status=error.status, route=error.route,
                 ) from error
 
     def results(self, batch_id: str) -> Iterator[tuple[str, Completion]]:

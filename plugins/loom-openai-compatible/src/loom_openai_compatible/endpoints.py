@@ -1,7 +1,7 @@
 """The endpoints file: named OpenAI-compatible servers, each registered as its own provider.
 
-``$LOOM_HOME/endpoints.toml`` (``~/.loom/endpoints.toml``), or the file ``LOOM_ENDPOINTS_FILE``
-names, holds one table per server::
+``endpoints.toml`` in Loom's data folder (``~/.loom``, or ``LOOM_HOME``), or the file
+``LOOM_ENDPOINTS_FILE`` names, holds one table per server::
 
     [ollama]
     base_url = "http://localhost:11434/v1"
@@ -25,8 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-
-from loom_adapters.paths import LoomPaths
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -67,17 +65,18 @@ class EndpointsFile:
     problem: str | None = None
 
 
-def endpoints_path(environ: Mapping[str, str]) -> tuple[Path, bool]:
+def endpoints_path(home: str, environ: Mapping[str, str]) -> tuple[Path, bool]:
     """The endpoints file, and whether the user named it (then it must exist)."""
     named = environ.get(ENDPOINTS_FILE_ENV, "").strip()
     if named:
         return Path(named).expanduser(), True
-    return LoomPaths.from_env(environ).home / FILE_NAME, False
+    return Path(home) / FILE_NAME, False
 
 
-def read_endpoints(environ: Mapping[str, str] | None = None) -> EndpointsFile:
-    """The endpoints of the file, each checked; never raises for a bad file."""
-    path, named = endpoints_path(os.environ if environ is None else environ)
+def read_endpoints(home: str, environ: Mapping[str, str] | None = None) -> EndpointsFile:
+    """The endpoints of the file in Loom's data folder ``home`` (or the one the environment
+    names), each checked; never raises for a bad file."""
+    path, named = endpoints_path(home, os.environ if environ is None else environ)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:

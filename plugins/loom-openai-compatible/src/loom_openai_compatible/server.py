@@ -12,8 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
-from loom_core.errors import UsageError
-from loom_core.providers import ProviderConfig
+from loom.plugin import MissingSettingError, ProviderConfig, UsageError
 
 from .endpoints import Endpoint
 
@@ -36,8 +35,9 @@ class Server:
     provider: str
     base_url: str
     api_key: str | None = attrs.field(default=None, repr=False)
-    #: How a key is given to this provider, for the message when the server wants one.
-    key_hint: str = ""
+    #: The variable a key for this server is read from, for the message when the server
+    #: wants a key and was given none (None: no variable is set up for it).
+    key_env: str | None = None
     concurrency: int = 8
 
     @property
@@ -61,7 +61,7 @@ def display_url(url: str) -> str:
 def _checked(url: str) -> str:
     url = url.strip()
     if not url.lower().startswith(("http://", "https://")):
-        raise UsageError(f"Error: the base URL must start with http:// or https:// "
+        raise UsageError(f"the base URL must start with http:// or https:// "
                          f"(got {display_url(url)!r}), e.g. http://localhost:11434/v1")
     return url
 
@@ -69,24 +69,16 @@ def _checked(url: str) -> str:
 def generic_server(config: ProviderConfig) -> Server:
     """The server of the ``openai-compatible`` provider; ``UsageError`` without an address."""
     if not config.base_url:
-        raise UsageError(
-            f"Error: {GENERIC} needs the server's address: pass --base-url URL or set "
-            f"{BASE_URL_ENV} (e.g. http://localhost:11434/v1)."
-        )
-    from loom_adapters.keys import resolve_api_key
-
-    # Registered without key_env_var (a missing key is fine here), so the container only
-    # looked at --api-key; the environment and .env are read here.
-    key = config.api_key or resolve_api_key(None, KEY_ENV)
-    return Server(GENERIC, _checked(config.base_url), key,
-                  key_hint=f"pass --api-key or set {KEY_ENV}", concurrency=config.concurrency)
+        raise MissingSettingError(GENERIC, "base_url", BASE_URL_ENV,
+                                  example="http://localhost:11434/v1")
+    # Loom resolved the key (the caller's > KEY_ENV > .env); a missing one is fine here.
+    return Server(GENERIC, _checked(config.base_url), config.api_key, key_env=KEY_ENV,
+                  concurrency=config.concurrency)
 
 
 def endpoint_server(endpoint: Endpoint, config: ProviderConfig) -> Server:
     """The server of a named endpoint; ``--base-url`` still overrides the file's address."""
     provider = f"{GENERIC}:{endpoint.name}"
-    hint = (f"pass --api-key or set {endpoint.key_env}" if endpoint.key_env else
-            "pass --api-key, or add key_env = \"VARIABLE\" to the endpoint and set VARIABLE")
-    # With key_env set, the container has already resolved it (--api-key > env > .env).
+    # With key_env set, Loom has already resolved the key (the caller's > env > .env).
     return Server(provider, _checked(config.base_url or endpoint.base_url or ""),
-                  config.api_key, key_hint=hint, concurrency=config.concurrency)
+                  config.api_key, key_env=endpoint.key_env, concurrency=config.concurrency)

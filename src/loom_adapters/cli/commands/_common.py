@@ -1,41 +1,35 @@
-"""What command handlers share: building the container (warning about broken plugins) and the
-provider adapters, for the command's provider or for remembered jobs."""
+"""What command handlers share: the application, built once per command with the CLI's
+choices, and the caller's ``Access`` from ``--api-key``/``--base-url``."""
 
 from __future__ import annotations
 
+import argparse
 import gc
 import sys
-from collections.abc import Callable
-from typing import Any
 
-from loom_adapters.container import Container, batch_adapters, build_adapter, create_container
-from loom_core.model import BatchJob
-from loom_core.ports import BatchProvider
+from dependency_injector import providers
 
-__all__ = ["batch_providers", "open_container", "provider_adapter"]
+from loom_adapters.application import Access, Application
+from loom_adapters.container import create_container
+
+__all__ = ["access_from", "open_app"]
 
 
-def open_container() -> Container:
+def open_app() -> Application:
+    """The application, warning about plugins that failed to load.
+
+    Once a provider adapter is built the heap is frozen: the SDK it imported built thousands
+    of classes that live as long as the command, and frozen, the garbage collector stops
+    walking them at every full collection of a run (one took 35 to 50 ms after the openai
+    import). Only the command line does this; a library must not freeze its host's heap.
+    """
     container = create_container()
-    for failure in container.plugins().failures:
+    container.on_adapter_built.override(providers.Object(gc.freeze))
+    app = container.application()
+    for failure in app.plugin_failures():
         print(f"Warning: {failure}", file=sys.stderr)
-    return container
+    return app
 
 
-def provider_adapter(container: Container, provider: str, mode: str, api_key: str | None,
-                     **options: Any) -> Any:
-    """``build_adapter``, then the heap frozen: the SDK it imported built thousands of classes
-    that live as long as the command, and frozen, the garbage collector stops walking them
-    at every full collection of a run (one took 35 to 50 ms after the openai import). Only the
-    command line does this; a library must not freeze its host's heap."""
-    adapter = build_adapter(container, provider, mode, api_key, **options)
-    gc.freeze()
-    return adapter
-
-
-def batch_providers(container: Container, api_key: str | None,
-                    base_url: str | None) -> Callable[[BatchJob], BatchProvider]:
-    return batch_adapters(
-        lambda provider, address: provider_adapter(container, provider, "batch", api_key,
-                                                   base_url=address),
-        base_url)
+def access_from(args: argparse.Namespace) -> Access:
+    return Access(api_key=getattr(args, "api_key", None), base_url=getattr(args, "base_url", None))

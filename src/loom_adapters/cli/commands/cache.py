@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 
 from loom_core.errors import UsageError
-from loom_core.services.manage import clear_cache
 
 from ..guard import ask_yes_no
-from ._common import open_container
+from ._common import open_app
 
 
 def handle(args: argparse.Namespace) -> int:
-    container = open_container()
-    folder = container.paths().cache
+    app = open_app()
+    folder = app.paths.cache
     if not args.yes:
         answer = ask_yes_no(f"Delete every cached response under {folder}?")
         if answer is None:
@@ -21,6 +20,6 @@ def handle(args: argparse.Namespace) -> int:
         if not answer:
             print("Nothing deleted.")
             return 0
-    removed = clear_cache(container.response_cache())
+    removed = app.clear_cache()
     print(f"Deleted {removed:,} cached responses from {folder}.")
     return 0

@@ -5,37 +5,33 @@ from __future__ import annotations
 import argparse
 import sys
 
-from loom_core.errors import LoomError, StateError, UsageError
-from loom_core.model import BatchJob
-from loom_core.services.cancel import cancel_job, cancellable
-from loom_core.services.manage import select_batches
+from loom_core.errors import UsageError
 
 from ..reports import part_lines
-from ._common import batch_providers, open_container
+from ..words import cli_words
+from ._common import access_from, open_app
 
 
 def handle(args: argparse.Namespace) -> int:
     if args.batch_id is None and not args.all:
         raise UsageError("Nothing to cancel: pass --id ID for one batch, or --all.")
-    container = open_container()
-    store = container.state_store()
-    jobs = [e for e in select_batches(store, args.batch_id)
-            if isinstance(e, BatchJob) and cancellable(e)]
-    if not jobs:
-        print("No running batches to cancel.")
-        return 0
-    provider_for = batch_providers(container, args.api_key, args.base_url)
+    app = open_app()
     all_well = True
-    for job in jobs:
+    cancelled_any = False
+    for outcome in app.cancel(app.jobs(args.batch_id), access_from(args)):
+        cancelled_any = True
+        job = outcome.job
         name = job.batch_id if len(job.parts) == 1 else job.job_id
-        try:
-            status = cancel_job(job, provider_for=provider_for, store=store)
-        except (LoomError, StateError) as error:
-            print(f"Batch {name} ({job.provider}): could not cancel — {error}", file=sys.stderr)
+        if outcome.error is not None:
+            print(f"Batch {name} ({job.provider}): could not cancel — "
+                  f"{outcome.error.render(cli_words)}", file=sys.stderr)
             all_well = False
             continue
-        print(f"Cancel requested. id={name} provider={job.provider} status={status.value} "
-              f"(answers it finished are merged by the next loom fetch)")
+        print(f"Cancel requested. id={name} provider={job.provider} "
+              f"status={outcome.status.value} (answers it finished are merged by the next "
+              f"loom fetch)")
         for line in part_lines(job):
             print(line)
+    if not cancelled_any:
+        print("No running batches to cancel.")
     return 0 if all_well else 1

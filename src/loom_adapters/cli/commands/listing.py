@@ -6,16 +6,14 @@ import argparse
 import sys
 
 from loom_core.errors import StateError
-from loom_core.services.manage import list_batches
 
-from ._common import open_container
+from ._common import open_app
 
 _COLUMNS = ("BATCH ID", "PROVIDER", "MODEL", "STATUS", "CREATED", "SOURCE")
 
 
 def handle(args: argparse.Namespace) -> int:
-    container = open_container()
-    entries = list_batches(container.state_store())
+    entries = open_app().list_jobs()
     rows = []
     for entry in entries:
         if isinstance(entry, StateError):

@@ -5,42 +5,35 @@ from __future__ import annotations
 import argparse
 import sys
 
-from loom_adapters.container import Container
 from loom_core.calls import StopToken
-from loom_core.model import GenerationSettings
 from loom_core.retry import RetryPolicy
-from loom_core.services.run_sync import SyncRequest, run_sync
+from loom_core.services.run_sync import SyncRequest
 
 from ..guard import ConfirmingGuard
 from ..interrupts import stop_on_signals
 from ..progress import RunProgress, progress_for
 from ..settings import settings_from_args, template_from_args
-
-from ._common import open_container, provider_adapter
+from ..words import cli_words
+from ._common import access_from, open_app
 
 EXIT_ROW_ERRORS = 1
 
 
 def handle(args: argparse.Namespace) -> int:
-    container = open_container()
-    settings = settings_from_args(args)
-    template = template_from_args(args)
+    app = open_app()
+    dataset = dict(source=args.file, provider=args.provider, model=args.model,
+                   prompt_column=args.col, template=template_from_args(args),
+                   output=args.output, settings=settings_from_args(args),
+                   with_meta=args.with_meta)
     if not args.sync:
-        return _submit(args, container, settings, template)
+        return _submit(args, app, dataset)
 
-    provider = provider_adapter(container, args.provider, "sync", args.api_key,
-                                concurrency=args.workers, base_url=args.base_url)
     with stop_on_signals(StopToken()) as stop:
-        summary = run_sync(
-            SyncRequest(source=args.file, provider=args.provider, model=args.model,
-                        prompt_column=args.col, template=template, output=args.output,
-                        settings=settings,
-                        with_meta=args.with_meta, workers=args.workers,
-                        use_cache=not args.no_cache,
+        summary = app.run_sync(
+            SyncRequest(**dataset, workers=args.workers, use_cache=not args.no_cache,
                         retry=RetryPolicy(max_retries=args.max_retries)),
-            codecs=container.codec_registry(), provider=provider,
-            cache=container.response_cache(), guard=ConfirmingGuard(args.force),
-            progress=progress_for(RunProgress, args.quiet), stop=stop,
+            access_from(args), guard=ConfirmingGuard(args.force),
+            progress=progress_for(RunProgress, args.quiet), stop=stop, words=cli_words,
         )
     if not args.quiet:
         print(
@@ -56,26 +49,16 @@ def handle(args: argparse.Namespace) -> int:
     return EXIT_ROW_ERRORS if summary.errors else 0
 
 
-def _submit(args: argparse.Namespace, container: Container, settings: GenerationSettings,
-            template: str | None) -> int:
+def _submit(args: argparse.Namespace, app, dataset: dict) -> int:
     # Imported here: a sync run, which must start fast, never needs the batch path.
-    from loom_adapters.container import batch_address
-    from loom_core.services.submit import SubmitRequest, submit_batch
+    from loom_core.services.submit import SubmitRequest
 
     from ..reports import report_submitted
 
-    provider = provider_adapter(container, args.provider, "batch", args.api_key,
-                                base_url=args.base_url)
-    outcome = submit_batch(
-        SubmitRequest(source=args.file, provider=args.provider, model=args.model,
-                      prompt_column=args.col, template=template, output=args.output,
-                      settings=settings, with_meta=args.with_meta,
-                      base_url=batch_address(container, args.provider, args.base_url),
-                      use_cache=not args.no_cache,
+    outcome = app.submit(
+        SubmitRequest(**dataset, use_cache=not args.no_cache,
                       max_batch_tokens=args.max_batch_tokens),
-        codecs=container.codec_registry(), provider=provider,
-        store=container.state_store(), cache=container.response_cache(),
-        guard=ConfirmingGuard(args.force),
+        access_from(args), guard=ConfirmingGuard(args.force),
     )
     report_submitted(outcome)
     return 0

@@ -28,6 +28,7 @@ from loom_core.model import (
     Completion,
     GenerationSettings,
 )
+from loom_core.ports import BatchFinder, BatchProvider
 from loom_core.providers import ProviderConfig
 
 from ..batch_lookup import CLOCK_SKEW_SECONDS, epoch_seconds
@@ -91,7 +92,7 @@ def line_completion(result: Any) -> Completion:
     return Completion.failure(f"anthropic: unrecognised result type {kind!r}")
 
 
-class AnthropicBatch:
+class AnthropicBatch(BatchProvider, BatchFinder):
     """Submits, watches, reads and cancels Message Batches."""
 
     #: A little under the API's caps: the core plans parts from estimated sizes.
@@ -178,3 +179,6 @@ class AnthropicBatch:
     def cancel(self, batch_id: str) -> None:
         with translated(api_key=self._api_key):
             self._client.messages.batches.cancel(batch_id)
+
+    def close(self) -> None:
+        self._client.close()

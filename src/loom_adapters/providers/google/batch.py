@@ -28,6 +28,7 @@ from loom_core.model import (
     Completion,
     GenerationSettings,
 )
+from loom_core.ports import BatchFinder, BatchIdRepair, BatchProvider
 from loom_core.providers import ProviderConfig
 
 from ..batch_lookup import CLOCK_SKEW_SECONDS, epoch_seconds
@@ -66,7 +67,7 @@ _STATUSES = {
 T = TypeVar("T")
 
 
-class GoogleBatch:
+class GoogleBatch(BatchProvider, BatchFinder, BatchIdRepair):
     """Submits, watches, reads and cancels Gemini batches with the blocking SDK client."""
 
     def __init__(self, config: ProviderConfig, *, inline_limit_bytes: int = INLINE_LIMIT_BYTES,
@@ -80,13 +81,6 @@ class GoogleBatch:
         self._http.close()
         self._client.close()
 
-    def __del__(self) -> None:
-        # The port has no close: ``loom fetch`` and ``loom run`` drop the adapter when done, so
-        # release the connections then rather than leave them to the sockets' finalizers.
-        try:
-            self.close()
-        except Exception:
-            pass
 
     # -- names -------------------------------------------------------------------------------
     def canonical_id(self, batch_id: str) -> str:

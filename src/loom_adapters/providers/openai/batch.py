@@ -29,6 +29,7 @@ from loom_core.model import (
     Completion,
     GenerationSettings,
 )
+from loom_core.ports import BatchFinder, BatchProvider
 from loom_core.providers import ProviderConfig
 
 from ..batch_lookup import CLOCK_SKEW_SECONDS, epoch_seconds
@@ -92,7 +93,7 @@ def result_of_line(item: Mapping[str, Any], label: str = "OpenAI") -> tuple[str,
         return custom_id, Completion.failure(str(error))
 
 
-class OpenAIBatch:
+class OpenAIBatch(BatchProvider, BatchFinder):
     """``BatchProvider`` over the openai SDK's files and batches resources."""
 
     #: OpenAI's caps on one batch file; None where a server has none that Loom knows of.
@@ -207,3 +208,6 @@ class OpenAIBatch:
     def cancel(self, batch_id: str) -> None:
         with translated(self._api_key, self._label):
             self._client.batches.cancel(batch_id)
+
+    def close(self) -> None:
+        self._client.close()

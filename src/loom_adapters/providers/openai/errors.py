@@ -36,9 +36,11 @@ def domain_error(error: Exception, api_key: str | None = None,
         code = body.get("code") or body.get("type")
         said_by = f"{label} {error.status_code}" + (f" {code}" if code else "")
         quota = body.get("code") in _QUOTA_CODES or body.get("type") in _QUOTA_CODES
+        request = error.response.request
         return error_for_status(
             error.status_code, one_line(f"{said_by}: {said}", api_key),
             retry_after=retry_after_from_headers(error.response.headers), quota=quota,
+            route=(request.method, request.url.path),
         )
     failure = connection_failure(error)
     if isinstance(error, openai.APITimeoutError) and failure is None:

@@ -12,11 +12,10 @@ from loom_core.hookspecs import hookimpl
 from loom_core.ports import SyncProvider
 from loom_core.providers import ProviderConfig, ProviderSpec
 
-__all__ = ["NO_BATCH_MESSAGE", "NO_TOKENS_MESSAGE", "SPEC", "loom_register_providers"]
+__all__ = ["NO_BATCH_REASON", "NO_TOKENS_REASON", "SPEC", "loom_register_providers"]
 
-NO_BATCH_MESSAGE = "Error: OpenRouter has no batch API. Re-run with --sync."
-#: Shown after "Token counting not available: ".
-NO_TOKENS_MESSAGE = "OpenRouter has no remote token-counting API"
+NO_BATCH_REASON = "OpenRouter has no batch API"
+NO_TOKENS_REASON = "OpenRouter has no remote token-counting API"
 
 
 def _sync(config: ProviderConfig) -> SyncProvider:
@@ -30,8 +29,8 @@ SPEC = ProviderSpec(
     key_env_var="OPENROUTER_API_KEY",
     base_url_env_var="OPENROUTER_BASE_URL",
     sync=_sync,
-    no_batch_message=NO_BATCH_MESSAGE,
-    no_tokens_message=NO_TOKENS_MESSAGE,
+    no_batch_reason=NO_BATCH_REASON,
+    no_tokens_reason=NO_TOKENS_REASON,
     description="OpenRouter: chat completions through one API to many models (sync only).",
 )
 

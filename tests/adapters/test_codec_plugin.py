@@ -8,7 +8,6 @@ import pytest
 from loom_core import hookspecs
 from loom_core.codecs import CodecRegistry
 from loom_core.errors import InputError
-from loom_core.ports import FileCodec
 import loom_adapters.codecs as builtin_codecs
 from loom_adapters.codecs import CsvCodec, JsonCodec
 
@@ -41,7 +40,3 @@ def test_unknown_suffix(registry: CodecRegistry) -> None:
     with pytest.raises(InputError, match=r"\.csv, \.csv\.gz, \.json, \.json\.gz"):
         registry.for_path("a.txt")
 
-
-@pytest.mark.parametrize("codec", [JsonCodec(), CsvCodec()])
-def test_codecs_satisfy_the_port(codec: object) -> None:
-    assert isinstance(codec, FileCodec)

@@ -120,8 +120,3 @@ def test_cache_dir_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     cache.put("f" * 64, ENTRY)
     assert (tmp_path / "elsewhere" / ("f" * 64 + ".json")).is_file()
 
-
-def test_satisfies_the_port(cache: FileResponseCache) -> None:
-    from loom_core.ports import ResponseCache
-
-    assert isinstance(cache, ResponseCache)

@@ -11,7 +11,6 @@ import pytest
 
 from loom_core.errors import InputError
 from loom_core.model import Record
-from loom_core.ports import FileCodec
 from loom_core.template import PromptTemplate
 from loom_adapters.codecs import JsonlCodec
 
@@ -40,7 +39,6 @@ def _load(path: Path) -> list[dict[str, Any]]:
 
 def test_codec_identity() -> None:
     codec = JsonlCodec()
-    assert isinstance(codec, FileCodec)
     assert (codec.file_type, codec.output_suffix) == ("jsonl", ".jsonl")
     assert codec.suffixes == (".jsonl", ".ndjson")
 

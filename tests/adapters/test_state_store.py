@@ -198,8 +198,3 @@ def test_default_location_is_loom_home(isolated_home: Path) -> None:
     store.save(_job())
     assert (isolated_home / ".loom" / "batches" / "openai_batch_abc123.json").is_file()
 
-
-def test_satisfies_the_port(store: FileStateStore) -> None:
-    from loom_core.ports import StateStore
-
-    assert isinstance(store, StateStore)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 JSONL_ROWS = [
@@ -81,7 +83,6 @@ def test_bad_jsonl_is_one_line(loom):
 
 
 def parquet_source():
-    pa = pytest.importorskip("pyarrow")
     return pa.table({
         "text": ["Explain, \"this\"", "Ünïcödé\nline", ""],
         "n": pa.array([1, None, 3], pa.int16()),
@@ -90,7 +91,6 @@ def parquet_source():
 
 
 def test_parquet_sync_with_meta(loom):
-    pq = pytest.importorskip("pyarrow.parquet")
     source = parquet_source()
     pq.write_table(source, "data.parquet")
     result = loom("run", "--sync", "-f", "data.parquet", "-c", "text", "-p", "echo",
@@ -105,7 +105,6 @@ def test_parquet_sync_with_meta(loom):
 
 
 def test_parquet_batch_then_fetch(loom, home):
-    pq = pytest.importorskip("pyarrow.parquet")
     pq.write_table(parquet_source(), "d.parquet")
     submitted = loom("run", "-f", "d.parquet", "--template", "{text}/{n}", "-p", "echo",
                      "-m", "upper")
@@ -121,7 +120,6 @@ def test_parquet_batch_then_fetch(loom, home):
 
 
 def test_parquet_needs_col(loom):
-    pq = pytest.importorskip("pyarrow.parquet")
     pq.write_table(parquet_source(), "d.parquet")
     result = loom("run", "--sync", "-f", "d.parquet", "-p", "echo", "-m", "upper")
     assert result.code == 2

@@ -94,12 +94,6 @@ def test_sync_unavailable_points_away_from_sync() -> None:
     assert caught.value.parts[1].mention is Remedy.USE_BATCH
 
 
-def test_require_passes_for_a_mode_the_provider_has() -> None:
-    full("x").require("batch")
-    full("x").require("sync")
-    full("x").require("tokens")
-
-
 def test_build_hands_the_config_to_the_factory() -> None:
     configs: list[ProviderConfig] = []
     adapter = FakeSyncProvider()

@@ -86,7 +86,7 @@ def chat_messages(prompt: str, settings: GenerationSettings) -> list[dict[str, s
     if settings.system:
         messages.append({"role": "system", "content": settings.system})
     # Only json_object mode needs the word; a JSON schema (the ``schema`` setting) does not.
-    if (settings.json_mode and getattr(settings, "schema", None) is None
+    if (settings.json_mode and settings.schema is None
             and not _mentions_json(settings.system, prompt)):
         messages.append({"role": "system", "content": JSON_INSTRUCTION})
     messages.append({"role": "user", "content": prompt})
@@ -120,7 +120,7 @@ def chat_body(model: str, prompt: str, settings: GenerationSettings,
         body["presence_penalty"] = settings.presence_penalty
     if settings.frequency_penalty is not None:
         body["frequency_penalty"] = settings.frequency_penalty
-    schema = getattr(settings, "schema", None)
+    schema = settings.schema
     if schema is not None:
         # Structured output. Not "strict": strict mode refuses every schema outside OpenAI's
         # subset (all properties required, no additional ones), which a user's schema may be.

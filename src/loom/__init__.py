@@ -10,6 +10,7 @@
     loom.run_file("prompts.json")                    # -> SyncSummary, like `loom run --sync`
     loom.submit_file("prompts.json")                 # batch, like `loom run`
     loom.fetch()                                     # like `loom fetch`
+    loom.cancel()                                    # like `loom cancel --all`
 
 The facade uses the command line's composition root and services: the same plugins
 (``LOOM_PLUGINS``), cache and batch state (``LOOM_HOME``), keys (argument > environment >
@@ -25,7 +26,9 @@ from loom_core.errors import (
     Interrupted,
     LoomError,
     MissingKeyError,
+    MissingSettingError,
     OutputExistsError,
+    PartlySubmittedError,
     PermanentError,
     ProviderError,
     QuotaExhaustedError,
@@ -37,6 +40,7 @@ from loom_core.errors import (
     UsageError,
 )
 from loom_core.model import BatchJob, BatchStatus, Completion, GenerationSettings
+from loom_core.services.cancel import CancelOutcome
 from loom_core.services.fetch import FetchOutcome
 from loom_core.services.run_sync import SyncSummary
 from loom_core.services.submit import SubmitOutcome
@@ -48,6 +52,7 @@ __all__ = [
     "AuthenticationError",
     "BatchJob",
     "BatchStatus",
+    "CancelOutcome",
     "Completion",
     "FetchOutcome",
     "GenerationSettings",
@@ -56,7 +61,9 @@ __all__ = [
     "Loom",
     "LoomError",
     "MissingKeyError",
+    "MissingSettingError",
     "OutputExistsError",
+    "PartlySubmittedError",
     "PermanentError",
     "ProviderError",
     "QuotaExhaustedError",

@@ -22,6 +22,7 @@ from loom_core.errors import LoomError, ProviderError, StateError, UsageError
 from loom_core.model import BatchJob, Completion, GenerationSettings
 from loom_core.ports import Progress, SilentProgress
 from loom_core.retry import RetryPolicy
+from loom_core.services.cancel import CancelOutcome
 from loom_core.services.fetch import FetchOutcome
 from loom_core.services.run_sync import SyncOptions, SyncRequest, SyncSummary
 from loom_core.services.submit import SubmitOutcome, SubmitRequest
@@ -32,7 +33,7 @@ from ._records import RECORDS_SOURCE, Item, RecordsCodec, records_from
 from ._words import claim, in_library_words, library_words
 
 if TYPE_CHECKING:
-    from loom_adapters.application import Application, CancelOutcome
+    from loom_adapters.application import Application
     from loom_adapters.container import Container
 
 __all__ = ["Loom"]

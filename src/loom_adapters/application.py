@@ -21,7 +21,7 @@ import attrs
 from loom_core.calls import StopToken
 from loom_core.codecs import CodecRegistry
 from loom_core.errors import LoomError, MissingKeyError, StateError, Words, neutral_words
-from loom_core.model import BatchJob, BatchStatus, Record
+from loom_core.model import BatchJob, Record
 from loom_core.ports import (
     BatchProvider,
     OutputGuard,
@@ -36,7 +36,7 @@ from .keys import resolve_api_key
 from .paths import LoomPaths
 from .plugins import LoadedPlugins
 
-__all__ = ["Access", "Application", "CancelOutcome"]
+__all__ = ["Access", "Application", "BatchAdapters"]
 
 
 @attrs.frozen
@@ -46,15 +46,6 @@ class Access:
 
     api_key: str | None = attrs.field(default=None, repr=False)
     base_url: str | None = None
-
-
-@attrs.frozen
-class CancelOutcome:
-    """What a cancel did to one job: its status as the provider now sees it, or the error."""
-
-    job: BatchJob
-    status: BatchStatus
-    error: LoomError | None = None
 
 
 class Application:
@@ -206,9 +197,9 @@ class Application:
                                   options=FetchOptions(keep=keep))
 
     def cancel(self, jobs: Iterable[BatchJob | StateError],
-               access: Access = Access()) -> Iterator[CancelOutcome]:
+               access: Access = Access()) -> Iterator[Any]:
         """``loom cancel``: stop each job that still has a running part."""
-        from loom_core.services.cancel import cancel_job, cancellable
+        from loom_core.services.cancel import CancelOutcome, cancel_job, cancellable
 
         with self.batch_adapters(access) as provider_for:
             for job in jobs:

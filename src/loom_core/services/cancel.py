@@ -7,10 +7,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import attrs
+
+from ..errors import LoomError
 from ..model import BatchJob, BatchStatus
 from ..ports import BatchProvider, StateStore
 
-__all__ = ["cancel_job", "cancellable"]
+__all__ = ["CancelOutcome", "cancel_job", "cancellable"]
+
+
+@attrs.frozen
+class CancelOutcome:
+    """What a cancel did to one job: its status as the provider now sees it, or the error."""
+
+    job: BatchJob
+    status: BatchStatus
+    error: LoomError | None = None
 
 
 def cancel_job(job: BatchJob, *, provider_for: Callable[[BatchJob], BatchProvider],

@@ -7,6 +7,7 @@ import io
 import json
 
 import pytest
+import requests
 from google import genai
 from google.genai import errors, types
 
@@ -91,6 +92,39 @@ def test_file_batch_and_download(emulator):
         else:
             text = x["response"]["candidates"][0]["content"]["parts"][0]["text"]
             assert text == reply_text(MODEL, f"file prompt {x['key'][1:]}")
+
+
+def test_unknown_root_fields_are_refused_as_the_api_does(emulator):
+    g = client()
+    unknown = 'Invalid JSON payload received. Unknown name "candidate_count": Cannot find field.'
+    with pytest.raises(errors.ClientError) as caught:
+        g.models.generate_content(model=MODEL, contents="x", config=types.GenerateContentConfig(
+            http_options=types.HttpOptions(extra_body={"candidate_count": 1})))
+    assert caught.value.code == 400 and caught.value.status == "INVALID_ARGUMENT"
+    assert caught.value.message == unknown
+    # Protobuf JSON: a known field is accepted in snake_case too.
+    snake = {"contents": [{"parts": [{"text": "y"}]}], "generation_config": {"seed": 1}}
+    assert requests.post(f"{emulator.env()['GOOGLE_GEMINI_BASE_URL']}/v1beta/models/{MODEL}"
+                         ":generateContent", json=snake, headers={"x-goog-api-key": "k"},
+                         timeout=10).status_code == 200
+    # Inline requests are part of the create call, which fails whole.
+    entry = {"request": {"contents": [{"parts": [{"text": "z"}]}], "candidate_count": 1}}
+    created = requests.post(
+        f"{emulator.env()['GOOGLE_GEMINI_BASE_URL']}/v1beta/models/{MODEL}:batchGenerateContent",
+        json={"batch": {"inputConfig": {"requests": {"requests": [entry]}}}},
+        headers={"x-goog-api-key": "k"}, timeout=10)
+    assert created.status_code == 400
+    assert created.json()["error"]["message"] == (
+        'Invalid JSON payload received. Unknown name "candidate_count" at '
+        "'batch.input_config.requests.requests[0].request': Cannot find field.")
+    # A file's line fails alone.
+    line = {"key": "k0", "request": entry["request"]}
+    uploaded = g.files.upload(file=io.BytesIO(json.dumps(line).encode()),
+                              config={"mime_type": "jsonl"})
+    job = finish(g, g.batches.create(model=MODEL, src=uploaded.name).name)
+    out = [json.loads(x) for x in g.files.download(file=job.dest.file_name).decode().splitlines()]
+    assert out == [{"key": "k0", "error": {"code": 400, "message": unknown,
+                                           "status": "INVALID_ARGUMENT"}}]
 
 
 def test_per_item_error_inline(emulator):

@@ -13,8 +13,8 @@ from typing import Optional
 from aiohttp import web
 
 from .errors import gemini_error
-from .gemini_api import (ROOT, VER, generate_response, iso, model_name, no_file,
-                         split_request, store_generated, validate)
+from .gemini_api import (ROOT, VER, generate_response, invalid_payload, iso, model_name,
+                         no_file, split_request, store_generated, unknown_names, validate)
 from .lifecycle import ERRORED, SUCCEEDED, Batch, Item
 from .state import call_of, state_of
 
@@ -62,6 +62,14 @@ async def create(request: web.Request, model_path: str) -> web.Response:
         if not entries:
             return gemini_error(400, "* BatchGenerateContentRequest.batch.input_config.requests: "
                                      "requests is empty")
+        # Inline requests are part of this body: a field the API does not know refuses the
+        # whole call, where a file's bad line only fails that request.
+        unknown = [problem for n, e in enumerate(entries)
+                   if isinstance(e, dict) and isinstance(e.get("request"), dict)
+                   for problem in unknown_names(
+                       e["request"], f"batch.input_config.requests.requests[{n}].request")]
+        if unknown:
+            return invalid_payload(unknown)
         items = [_item(str(n), model, e.get("request") if isinstance(e, dict) else None,
                        e.get("metadata") if isinstance(e, dict) else None)
                  for n, e in enumerate(entries)]

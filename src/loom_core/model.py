@@ -116,8 +116,9 @@ def _stop_tuple(value: Any) -> tuple[str, ...]:
 class GenerationSettings:
     """How to generate, the same for every provider; unset fields are left to the provider.
 
-    The canonical JSON of the set fields is part of the cache key (see COMPAT.md): a change of
-    settings must miss the cache, and no settings at all must keep the released tool's key.
+    The canonical JSON of the set fields is part of the cache key (docs/compatibility.md): a
+    change of settings must miss the cache, and no settings at all must keep the released
+    tool's key.
     """
 
     temperature: float | None = attrs.field(default=None, converter=_optional_float)

@@ -1,4 +1,5 @@
-"""State files and cache entries: the released tool's JSON shapes, both ways (COMPAT.md)."""
+"""State files and cache entries: the released tool's JSON shapes, both ways
+(docs/compatibility.md)."""
 
 from __future__ import annotations
 

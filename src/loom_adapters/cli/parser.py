@@ -5,8 +5,8 @@ the man page from ``build_parser()``.
 
 Help that lists what is installed or what Loom writes (the input formats, the ``--with-meta``
 columns) is built from the code that decides it (the codec registry, ``OutputColumns``), so it
-cannot fall behind. Building it costs imports (the plugins, attrs), so it is written only when
-help is read (``_HelpWhenShown``): parsing a command never pays for it.
+cannot fall behind. Building it costs imports (the codecs, attrs), so it is written only when
+help is read (``_HelpWhenShown``): ``loom --help`` and parsing a command never pay for it.
 """
 
 from __future__ import annotations

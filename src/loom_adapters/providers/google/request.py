@@ -19,10 +19,12 @@ The three shapes of a request:
 - an inline batch entry carries ``config`` as well (``inline_request``), and ``batches.create``
   converts it by the same rules;
 - a JSONL batch line holds the REST body itself (``rest_request``): the SDK's converter runs
-  once per batch (``GeminiRequest.body_fields``) and each line adds its own ``contents``. The
-  converter is a private function of the SDK (``models._GenerateContentConfig_to_mldev``, the
-  one its own ``generate_content`` calls); should a release rename it, the file-batch tests
-  fail at once rather than a batch going out wrong.
+  once per batch (``GeminiRequest.body_fields``) and each line adds its own ``contents``.
+
+The converter is private to the SDK (``models._GenerateContentConfig_to_mldev``, the function
+its own ``generate_content`` calls, then ``_common`` to make the result JSON), and every shape
+runs it once to check the ``--param`` fields; should a release rename it, every Gemini test
+fails at once, rather than a request going out wrong.
 
 Refused before anything is sent (``UnsupportedError``, exit 2): more stop sequences than Gemini
 takes, a ``--param`` the config does not know or whose value it rejects, and a field that steers

@@ -65,8 +65,8 @@ def test_inline_batch_lifecycle(emulator):
     assert job.state == types.JobState.JOB_STATE_SUCCEEDED and job.done
     assert job.display_name == "emu-test" and job.model == f"models/{MODEL}"
     got = job.dest.inlined_responses
-    rows = [int(r.metadata["row"]) for r in got]
-    assert sorted(rows) == list(range(6)) and rows != list(range(6))
+    # In request order, each with its request's metadata, as the API reference says.
+    assert [int(r.metadata["row"]) for r in got] == list(range(6))
     for r in got:
         assert r.error is None
         assert r.response.text == reply_text(MODEL, prompts[int(r.metadata["row"])])
@@ -133,6 +133,16 @@ def test_per_item_error_inline(emulator):
     by_row = {r.metadata["row"]: r for r in job.dest.inlined_responses}
     assert by_row["0"].response.text == reply_text(MODEL, "ok")
     assert by_row["1"].response is None and by_row["1"].error.code == 400
+
+
+def test_no_metadata_fault_leaves_inline_responses_without_their_metadata(emulator):
+    g = client()
+    name = g.batches.create(model=MODEL, src=[inline(f"p{i}", i) for i in range(3)]).name
+    emulator.add_fault(provider="gemini", endpoint="batches_get", no_metadata=True)
+    job = finish(g, name)
+    assert [r.metadata for r in job.dest.inlined_responses] == [None, None, None]
+    assert [r.response.text for r in job.dest.inlined_responses] == [
+        reply_text(MODEL, f"p{i}") for i in range(3)]
 
 
 def test_expired_with_partial_results(emulator):

@@ -64,6 +64,8 @@ def batch_job_to_dict(job: BatchJob) -> dict[str, Any]:
     for optional in ("base_url", "job_id", "prompt_template"):
         if data.get(optional) is None:
             data.pop(optional)
+    if not job.cached_responses:
+        data.pop("cached_responses")  # kept only where the released tool wrote some
     if job.job_id is None and len(job.parts) == 1:
         data.pop("parts")  # one batch, named by batch_id: exactly the released layout
     return data

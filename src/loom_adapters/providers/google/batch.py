@@ -4,8 +4,15 @@ A batch goes out inline (``batches.create(src=[...])``, each entry carrying its 
 ``metadata.key``) unless its serialized requests pass ``inline_limit_bytes`` (the API takes
 about 20 MB inline): then the requests are written as JSONL lines ``{"key", "request"}`` to a
 temporary file, uploaded, and the batch is created from ``files/<id>``. Either way each request
-carries the same settings, placed by the SDK's own rules (``request.py``). Results come back the same way, inline or as a JSONL
-file, in any order; they are matched on the key, never on position.
+carries the same settings, placed by the SDK's own rules (``request.py``). Results come back the
+same way, inline or as a JSONL file, and are matched on the key. The released loom-batch 0.7.0
+sent its inline requests with ``metadata.custom_id`` instead, which is read too. An inline
+response whose metadata came back without any id is handed on by its position, for
+``loom fetch`` to match to the request sent there, as the last resort: the API reference says
+inline responses come in request order
+(https://ai.google.dev/api/batch-api#GenerateContentBatchOutput), though an open SDK issue
+(googleapis/python-genai#1909) reports them out of order, and without ids nothing can tell;
+fetch at least uses positions only when no entry has an id and there is one per request.
 
 Batch names carry a ``batches/`` prefix, and the SDK refuses a name without it before sending.
 An older Loom stored bare ids; ``canonical_id`` gives the prefixed form, which ``loom fetch``
@@ -36,7 +43,7 @@ from .client import DEFAULT_TIMEOUT, make_sync_client
 from ..http_errors import one_line
 from .errors import translate
 from .request import GeminiRequest, inline_request, rest_request
-from .response import as_json, completion_from_json, error_message
+from .response import as_json, completion_from_json, custom_id_in, error_message
 
 __all__ = ["INLINE_LIMIT_BYTES", "GoogleBatch"]
 
@@ -125,17 +132,19 @@ class GoogleBatch:
                                  "not recognise")
         return status
 
-    def results(self, batch_id: str) -> Iterator[tuple[str, Completion]]:
+    def results(self, batch_id: str) -> Iterator[tuple[str | int, Completion]]:
         name = self.canonical_id(batch_id)
         job = self._call(lambda: self._client.batches.get(name=name))
         dest = job.dest
         if dest is None:
             return
         if dest.inlined_responses is not None:
-            for item in dest.inlined_responses:
-                key = (item.metadata or {}).get("key")
-                if key is not None:
-                    yield key, self._completion(item.response, item.error)
+            # An entry whose metadata came back without an id goes by its position: the API
+            # documents inline responses in request order (GenerateContentBatchOutput).
+            for position, item in enumerate(dest.inlined_responses):
+                key = custom_id_in(item.metadata)
+                yield (position if key is None else key), self._completion(item.response,
+                                                                           item.error)
         elif dest.file_name:
             yield from self._file_results(dest.file_name)
 

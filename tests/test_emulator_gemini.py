@@ -7,6 +7,7 @@ import io
 import json
 
 import pytest
+import requests
 from google import genai
 from google.genai import errors, types
 
@@ -64,8 +65,8 @@ def test_inline_batch_lifecycle(emulator):
     assert job.state == types.JobState.JOB_STATE_SUCCEEDED and job.done
     assert job.display_name == "emu-test" and job.model == f"models/{MODEL}"
     got = job.dest.inlined_responses
-    rows = [int(r.metadata["row"]) for r in got]
-    assert sorted(rows) == list(range(6)) and rows != list(range(6))
+    # In request order, each with its request's metadata, as the API reference says.
+    assert [int(r.metadata["row"]) for r in got] == list(range(6))
     for r in got:
         assert r.error is None
         assert r.response.text == reply_text(MODEL, prompts[int(r.metadata["row"])])
@@ -93,12 +94,55 @@ def test_file_batch_and_download(emulator):
             assert text == reply_text(MODEL, f"file prompt {x['key'][1:]}")
 
 
+def test_unknown_root_fields_are_refused_as_the_api_does(emulator):
+    g = client()
+    unknown = 'Invalid JSON payload received. Unknown name "candidate_count": Cannot find field.'
+    with pytest.raises(errors.ClientError) as caught:
+        g.models.generate_content(model=MODEL, contents="x", config=types.GenerateContentConfig(
+            http_options=types.HttpOptions(extra_body={"candidate_count": 1})))
+    assert caught.value.code == 400 and caught.value.status == "INVALID_ARGUMENT"
+    assert caught.value.message == unknown
+    # Protobuf JSON: a known field is accepted in snake_case too.
+    snake = {"contents": [{"parts": [{"text": "y"}]}], "generation_config": {"seed": 1}}
+    assert requests.post(f"{emulator.env()['GOOGLE_GEMINI_BASE_URL']}/v1beta/models/{MODEL}"
+                         ":generateContent", json=snake, headers={"x-goog-api-key": "k"},
+                         timeout=10).status_code == 200
+    # Inline requests are part of the create call, which fails whole.
+    entry = {"request": {"contents": [{"parts": [{"text": "z"}]}], "candidate_count": 1}}
+    created = requests.post(
+        f"{emulator.env()['GOOGLE_GEMINI_BASE_URL']}/v1beta/models/{MODEL}:batchGenerateContent",
+        json={"batch": {"inputConfig": {"requests": {"requests": [entry]}}}},
+        headers={"x-goog-api-key": "k"}, timeout=10)
+    assert created.status_code == 400
+    assert created.json()["error"]["message"] == (
+        'Invalid JSON payload received. Unknown name "candidate_count" at '
+        "'batch.input_config.requests.requests[0].request': Cannot find field.")
+    # A file's line fails alone.
+    line = {"key": "k0", "request": entry["request"]}
+    uploaded = g.files.upload(file=io.BytesIO(json.dumps(line).encode()),
+                              config={"mime_type": "jsonl"})
+    job = finish(g, g.batches.create(model=MODEL, src=uploaded.name).name)
+    out = [json.loads(x) for x in g.files.download(file=job.dest.file_name).decode().splitlines()]
+    assert out == [{"key": "k0", "error": {"code": 400, "message": unknown,
+                                           "status": "INVALID_ARGUMENT"}}]
+
+
 def test_per_item_error_inline(emulator):
     g = client()
     job = finish(g, g.batches.create(model=MODEL, src=[inline("ok", 0), inline("no [[fail]]", 1)]).name)
     by_row = {r.metadata["row"]: r for r in job.dest.inlined_responses}
     assert by_row["0"].response.text == reply_text(MODEL, "ok")
     assert by_row["1"].response is None and by_row["1"].error.code == 400
+
+
+def test_no_metadata_fault_leaves_inline_responses_without_their_metadata(emulator):
+    g = client()
+    name = g.batches.create(model=MODEL, src=[inline(f"p{i}", i) for i in range(3)]).name
+    emulator.add_fault(provider="gemini", endpoint="batches_get", no_metadata=True)
+    job = finish(g, name)
+    assert [r.metadata for r in job.dest.inlined_responses] == [None, None, None]
+    assert [r.response.text for r in job.dest.inlined_responses] == [
+        reply_text(MODEL, f"p{i}") for i in range(3)]
 
 
 def test_expired_with_partial_results(emulator):

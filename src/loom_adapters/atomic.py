@@ -4,7 +4,7 @@ Used by the codecs (output files), the state store (``batches/``) and the respon
 (``cache/``). The content goes to a temporary file in the destination's own directory, is
 flushed (and, when durability matters, fsynced), and only then renamed over the destination with
 ``os.replace``. A crash, a full disk or an exception raised while the content is produced leaves
-the destination absent or exactly as it was, never half written (DESIGN.md, "Writes are atomic").
+the destination absent or exactly as it was, never half written (docs/design.md, Conventions).
 """
 
 from __future__ import annotations

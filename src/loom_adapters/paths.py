@@ -1,9 +1,9 @@
 """Where Loom keeps its files: the seed's ``~/.loom`` layout and its environment overrides.
 
-``LOOM_HOME`` moves ``~/.loom``; ``LOOM_CACHE_DIR`` moves the response cache alone (COMPAT.md:
-the released tool honours both from 0.6). The composition root builds a ``LoomPaths`` once and
-hands ``batches`` to the state store and ``cache`` to the response cache; nothing here creates
-directories, the adapters do that when they first write.
+``LOOM_HOME`` moves ``~/.loom``; ``LOOM_CACHE_DIR`` moves the response cache alone (the
+released tool honours both from 0.6, docs/compatibility.md). The composition root builds a
+``LoomPaths`` once and hands ``batches`` to the state store and ``cache`` to the response cache;
+nothing here creates directories, the adapters do that when they first write.
 """
 
 from __future__ import annotations

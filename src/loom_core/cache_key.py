@@ -1,4 +1,4 @@
-"""The response-cache key, exactly as the released loom-batch computes it (COMPAT.md).
+"""The response-cache key, exactly as the released loom-batch computes it (docs/compatibility.md).
 
 sha256 over provider, model and prompt joined by NUL bytes, with a fourth part, the canonical
 JSON of the generation settings, only when some setting is set: old cache entries keep hitting.

@@ -10,8 +10,9 @@ of ``BatchJob`` and ``CacheEntry`` lives in ``loom_core.serialization``.
 from __future__ import annotations
 
 import enum
+import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -116,8 +117,9 @@ def _stop_tuple(value: Any) -> tuple[str, ...]:
 class GenerationSettings:
     """How to generate, the same for every provider; unset fields are left to the provider.
 
-    The canonical JSON of the set fields is part of the cache key (see COMPAT.md): a change of
-    settings must miss the cache, and no settings at all must keep the released tool's key.
+    The canonical JSON of the set fields is part of the cache key (docs/compatibility.md): a
+    change of settings must miss the cache, and no settings at all must keep the released
+    tool's key.
     """
 
     temperature: float | None = attrs.field(default=None, converter=_optional_float)
@@ -255,11 +257,20 @@ class BatchJob:
     parts: list[BatchPart] = attrs.field(factory=list)
     #: The template prompts were built with, when they were not read from a column.
     prompt_template: str | None = None
+    #: Answers the released tool took from its cache at submit time and never sent (custom id
+    #: -> text); its ``id_map`` still lists those rows. Loom's own jobs leave this empty.
+    cached_responses: dict[str, str] = attrs.field(factory=dict)
 
     def __attrs_post_init__(self) -> None:
         if not self.parts:
-            self.parts = [BatchPart(index=0, start=0, end=len(self.id_map),
+            sent = sum(1 for custom_id in self.id_map if custom_id not in self.cached_responses)
+            self.parts = [BatchPart(index=0, start=0, end=sent,
                                     batch_id=self.batch_id, status=self.status)]
+
+    def sent_ids(self, part: BatchPart) -> Iterator[str]:
+        """The custom ids of ``part``'s requests, in the order they were sent."""
+        sent = (custom_id for custom_id in self.id_map if custom_id not in self.cached_responses)
+        return itertools.islice(sent, part.start, part.end)
 
     @property
     def name(self) -> str:

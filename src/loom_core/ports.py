@@ -71,10 +71,14 @@ class BatchProvider(Protocol):
         """The batch's current status, mapped onto Loom's statuses."""
         ...
 
-    def results(self, batch_id: str) -> Iterator[tuple[str, Completion]]:
+    def results(self, batch_id: str) -> Iterator[tuple[str | int, Completion]]:
         """Every answer and per-request error the provider has, as (custom id, completion).
 
-        Order is the provider's, which is arbitrary: callers match on the custom id.
+        Order is the provider's, which is arbitrary: callers match on the custom id. An answer
+        the provider handed back without its custom id comes under its position (an ``int``)
+        in a list the provider documents to be in request order; ``loom fetch`` matches it to
+        the request sent at that position, only when no answer in the list kept its id and
+        the list holds one answer per request.
         """
         ...
 

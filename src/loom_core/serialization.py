@@ -1,8 +1,8 @@
 """The JSON shapes of what Loom keeps on disk, through one cattrs converter.
 
-State files and cache entries keep the field names of the released loom-batch (COMPAT.md), so
-files it wrote still load and files Loom writes still load in it. Unknown fields are ignored on
-the way in; optional fields Loom adds are left out when unset.
+State files and cache entries keep the field names of the released loom-batch
+(docs/compatibility.md), so files it wrote still load and files Loom writes still load in it.
+Unknown fields are ignored on the way in; optional fields Loom adds are left out when unset.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ _SETTING_NAMES = frozenset(field.name for field in attrs.fields(GenerationSettin
 
 def _structure_settings(value: Any, _type: type) -> GenerationSettings:
     # A setting this version does not know (from a newer Loom) is dropped, not fatal: fetching
-    # a batch never needs its settings, and COMPAT.md says unknown fields are ignored.
+    # a batch never needs its settings, and unknown fields are ignored (docs/compatibility.md).
     known = {k: v for k, v in (value or {}).items() if k in _SETTING_NAMES}
     return GenerationSettings(**known)
 
@@ -64,6 +64,8 @@ def batch_job_to_dict(job: BatchJob) -> dict[str, Any]:
     for optional in ("base_url", "job_id", "prompt_template"):
         if data.get(optional) is None:
             data.pop(optional)
+    if not job.cached_responses:
+        data.pop("cached_responses")  # kept only where the released tool wrote some
     if job.job_id is None and len(job.parts) == 1:
         data.pop("parts")  # one batch, named by batch_id: exactly the released layout
     return data

@@ -22,7 +22,7 @@ def cache(tmp_path: Path) -> FileResponseCache:
 
 
 def test_released_tool_entry_is_found(cache: FileResponseCache) -> None:
-    # Key computed independently of loom_core, the way loom-batch does it (COMPAT.md).
+    # Key computed independently of loom_core, the way loom-batch does it (docs/compatibility.md).
     key = hashlib.sha256("openai\x00gpt-4o-mini\x00Hello".encode("utf-8")).hexdigest()
     assert key == cache_key("openai", "gpt-4o-mini", "Hello")
     cache.directory.mkdir()

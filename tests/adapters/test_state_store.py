@@ -33,7 +33,8 @@ def store(tmp_path: Path) -> FileStateStore:
 
 
 def test_released_tool_file_loads(store: FileStateStore) -> None:
-    # Written by hand the way loom-batch 0.x writes it (COMPAT.md), plus a field from the future.
+    # Written by hand the way loom-batch 0.x writes it (docs/compatibility.md), plus a field
+    # from the future.
     store.directory.mkdir()
     released = {
         "batch_id": "batches/abc",

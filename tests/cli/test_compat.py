@@ -1,4 +1,5 @@
-"""Files left by the released loom-batch keep working (COMPAT.md): its cache and its batches."""
+"""Files left by the released loom-batch keep working (docs/compatibility.md): its cache and
+its batches."""
 
 from __future__ import annotations
 

@@ -43,6 +43,40 @@ def test_run_help_shows_the_seed_flags_and_defaults(capsys):
     assert "(default: 8)" in out
 
 
+@pytest.mark.parametrize("command", ["run", "tokens"])
+def test_file_help_lists_every_format_loom_reads(command, capsys):
+    from loom_adapters.codecs import builtin_registry
+
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines anywhere
+    assert "input file: .csv, .json, .jsonl, .ndjson or .parquet, each also gzipped (.gz), " \
+           "or a format a plugin adds" in text
+    for suffix in builtin_registry().suffixes():  # the very registry that picks a codec
+        assert suffix in text
+
+
+def test_with_meta_help_names_every_column_it_adds(capsys):
+    from loom_core.merge import OutputColumns
+
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    added = OutputColumns(with_meta=True, with_error=False).names()[1:]  # after llm_response
+    assert added == ["llm_provider", "llm_model", "llm_finish_reason", "llm_input_tokens",
+                     "llm_output_tokens"]
+    assert f"--with-meta add the columns (JSON fields) {', '.join(added)}:" in text
+
+
+def test_parsing_a_command_leaves_help_unbuilt_and_flags_work():
+    from loom_adapters.cli.parser import build_parser
+
+    args = build_parser().parse_args(["run", "-f", "d.csv", "-p", "echo", "-m", "m",
+                                      "--with-meta"])
+    assert (args.file, args.with_meta) == ("d.csv", True)
+    assert build_parser().parse_args(["run", "-f", "d.csv", "-p", "e", "-m", "m"]).with_meta is False
+
+
 def test_fetch_flags(capsys):
     with pytest.raises(SystemExit):
         main(["fetch", "--help"])
@@ -122,15 +156,32 @@ def test_a_broken_plugin_warns_and_the_others_still_work(loom, home, tmp_path, m
     assert "echo" in result.out
 
 
-def test_help_imports_no_provider_sdk():
+def _imported_by(*args: str) -> set[str]:
     import os
     import sys
 
     env = dict(os.environ, PYTHONPROFILEIMPORTTIME="1")
     script = Path(sys.executable).with_name("loom")
-    done = subprocess.run([str(script), "--help"], capture_output=True, text=True, env=env,
+    done = subprocess.run([str(script), *args], capture_output=True, text=True, env=env,
                           check=True)
-    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
-    for heavy in ("openai", "anthropic", "google.genai", "requests", "httpx2", "aiohttp",
-                  "dependency_injector", "pluggy"):
+    return {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+
+
+SDKS = ("openai", "anthropic", "google.genai", "requests", "httpx2", "aiohttp",
+        "dependency_injector")
+
+
+def test_help_imports_no_provider_sdk():
+    imported = _imported_by("--help")
+    for heavy in (*SDKS, "pluggy", "attrs", "loom_adapters.codecs", "loom_core.merge"):
         assert heavy not in imported
+
+
+@pytest.mark.parametrize("command", ["run", "tokens"])
+def test_command_help_lists_formats_without_loading_plugins_or_sdks(command):
+    imported = _imported_by(command, "--help")
+    assert "loom_adapters.codecs" in imported  # the formats come from the codec registry
+    for heavy in (*SDKS, "importlib.metadata", "loom_adapters.plugins", "loom_echo",
+                  "loom_openai_compatible"):
+        assert heavy not in imported
+    assert not any(name.startswith("loom_adapters.providers") for name in imported)

@@ -1,4 +1,5 @@
-"""The response-cache key must be the released tool's (COMPAT.md), computed here independently."""
+"""The response-cache key must be the released tool's (docs/compatibility.md), computed here
+independently."""
 
 from __future__ import annotations
 

@@ -431,3 +431,76 @@ def test_an_id_already_in_canonical_form_is_left_alone() -> None:
     job = world.remember("batches/abc")
     world.fetch(job)
     assert world.store.deleted == []
+
+
+# --- the released tool's jobs: its cache answers, and answers that came back by position ---------
+
+
+def released_job(world: World) -> BatchJob:
+    """A job as loom-batch 0.7.0 saved it: custom ids are the JSON ids, every row is in
+    ``id_map``, and the rows its cache answered (task-2, task-5) are in ``cached_responses``
+    and were never sent."""
+    return world.remember(
+        id_map={row["id"]: row["id"] for row in ROWS},
+        cached_responses={"task-2": "cached answer 2", "task-5": "cached answer 5"})
+
+
+def sent_rows() -> list[int]:
+    return [i for i in range(len(ROWS)) if i not in (2, 5)]
+
+
+def test_the_released_tools_cache_answers_fill_the_rows_it_never_sent() -> None:
+    world = World()
+    job = released_job(world)
+    world.provider.script("batch_1", BatchStatus.COMPLETED)
+    world.provider.results_for["batch_1"] = {
+        f"task-{i}": Completion(text=f"answer to prompt {i}") for i in sent_rows()}
+
+    outcome = world.fetch(job)
+
+    assert world.responses() == [
+        f"cached answer {i}" if i in (2, 5) else f"answer to prompt {i}" for i in range(8)]
+    assert (outcome.rows, outcome.errors) == (8, 0)
+    assert (outcome.merged.answered, outcome.merged.from_cache) == (8, 2)
+
+
+def test_answers_without_ids_go_to_the_requests_sent_at_their_positions() -> None:
+    world = World()
+    job = released_job(world)
+    world.provider.script("batch_1", BatchStatus.COMPLETED)
+    # Every answer came back by its position among the six rows sent (rows 2 and 5 were not).
+    world.provider.results_for["batch_1"] = {  # type: ignore[assignment]
+        position: Completion(text=f"answer to prompt {i}")
+        for position, i in enumerate(sent_rows())}
+
+    outcome = world.fetch(job)
+
+    assert world.responses() == [
+        f"cached answer {i}" if i in (2, 5) else f"answer to prompt {i}" for i in range(8)]
+    assert outcome.errors == 0
+
+
+@pytest.mark.parametrize("entries", [
+    pytest.param({0: "a0", 1: "a1", 2: "a3", 3: "a4", 4: "a6"}, id="one-missing"),
+    pytest.param({0: "a0", 1: "a1", 2: "a3", 3: "a4", 4: "a6", 5: "a7", 6: "extra"},
+                 id="one-extra"),
+    pytest.param({0: "a0", 1: "a1", 2: "a3", 3: "a4", 4: "a6", 9: "a7"}, id="out-of-range"),
+    pytest.param({"task-1": "a1", 0: "a0", 2: "a3", 3: "a4", 4: "a6", 5: "a7"},
+                 id="some-with-ids"),
+])
+def test_positions_are_not_trusted_unless_the_list_has_one_entry_per_request(
+    entries: dict[object, str],
+) -> None:
+    world = World()
+    job = released_job(world)
+    world.provider.script("batch_1", BatchStatus.COMPLETED)
+    world.provider.results_for["batch_1"] = {  # type: ignore[assignment]
+        key: Completion(text=text) for key, text in entries.items()}
+
+    outcome = world.fetch(job)
+
+    # No row gets another row's answer: rows without a trusted answer say so.
+    by_id = {key: text for key, text in entries.items() if isinstance(key, str)}
+    assert world.responses() == [
+        f"cached answer {i}" if i in (2, 5) else by_id.get(f"task-{i}") for i in range(8)]
+    assert outcome.errors == 6 - len(by_id)

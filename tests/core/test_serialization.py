@@ -1,4 +1,5 @@
-"""State files and cache entries: the released tool's JSON shapes, both ways (COMPAT.md)."""
+"""State files and cache entries: the released tool's JSON shapes, both ways
+(docs/compatibility.md)."""
 
 from __future__ import annotations
 
@@ -92,6 +93,23 @@ def test_an_early_state_file_without_the_optional_fields_loads() -> None:
     job = batch_job_from_dict(state)
     assert (job.prompt_column, job.output_path, job.with_meta) == (None, None, False)
     assert job.status is BatchStatus.UNKNOWN
+
+
+def test_the_released_tools_cache_answers_load_and_are_written_back() -> None:
+    cached = {"0b8e4a4c-5a2e-4a8e-9f0e-3c1b2d4e5f60": "answered from its cache"}
+    job = batch_job_from_dict(released_state(cached_responses=cached, source="file",
+                                             cache_dir="/home/ana/.loom/cache"))
+    assert job.cached_responses == cached
+    # Only the other row went to the provider.
+    assert (job.parts[0].start, job.parts[0].end) == (0, 1)
+    assert list(job.sent_ids(job.parts[0])) == ["7d1c2b3a-0000-4000-8000-123456789abc"]
+    assert batch_job_to_dict(job)["cached_responses"] == cached
+
+
+@pytest.mark.parametrize("cached", [None, {}])
+def test_a_job_without_cache_answers_keeps_the_released_layout(cached: object) -> None:
+    state = released_state() if cached is None else released_state(cached_responses=cached)
+    assert "cached_responses" not in batch_job_to_dict(batch_job_from_dict(state))
 
 
 @pytest.mark.parametrize("status", ["finalizing", "ended", "", None, 3])

@@ -19,7 +19,7 @@ PROVIDERS = ("openai", "anthropic", "gemini", "openrouter")
 RULE_FIELDS = {
     "provider", "endpoint", "status", "times", "every", "rate", "retry_after",
     "quota", "latency_ms", "openrouter_200_error", "null_content", "finish_reason", "drop",
-    "message",
+    "message", "no_metadata",
 }
 
 
@@ -41,6 +41,9 @@ class FaultRule:
     finish_reason: Optional[str] = None
     drop: bool = False
     message: Optional[str] = None
+    #: Gemini inline batch responses come back without the metadata their requests carried,
+    #: as the real API has been reported to do (googleapis/python-genai#2008).
+    no_metadata: bool = False
     id: int = 0
     matched: int = 0
     fired: int = 0
@@ -59,9 +62,9 @@ class FaultRule:
             # out of credits is a 402.
             rule.status = 402 if rule.provider == "openrouter" else 429
         if not (rule.status or rule.drop or rule.openrouter_200_error or rule.null_content
-                or rule.latency_ms or rule.finish_reason):
+                or rule.latency_ms or rule.finish_reason or rule.no_metadata):
             raise ValueError("a fault rule needs status, drop, latency_ms, "
-                             "openrouter_200_error, null_content or finish_reason")
+                             "openrouter_200_error, null_content, finish_reason or no_metadata")
         if rule.every is not None and rule.every < 1:
             raise ValueError("every must be >= 1")
         rule._rng = random.Random(f"{seed}:fault:{rule_id}")
@@ -107,6 +110,7 @@ class FaultDecision:
     latency_ms: float = 0.0
     rule: Optional[FaultRule] = None  # the rule that replaces the answer, if any
     null_content: bool = False
+    no_metadata: bool = False
     finish_reason: Optional[str] = None
     #: Answers normally but reports this finish reason (e.g. "length", "max_tokens",
     #: "MAX_TOKENS"), in the provider's own vocabulary.
@@ -129,6 +133,7 @@ def decide(rules: list[FaultRule], provider: str, endpoint: str) -> FaultDecisio
             continue
         decision.latency_ms += rule.latency_ms or 0
         decision.null_content = decision.null_content or rule.null_content
+        decision.no_metadata = decision.no_metadata or rule.no_metadata
         decision.finish_reason = decision.finish_reason or rule.finish_reason
         if rule.terminal and decision.rule is None:
             decision.rule = rule

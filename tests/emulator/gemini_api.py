@@ -49,9 +49,37 @@ def split_request(req: dict) -> tuple[str, list[str]]:
     return prompt, texts
 
 
+#: The fields of a GenerateContentRequest body (the API reference's list). The API parses
+#: bodies as protobuf JSON, so each may be spelled in camelCase or snake_case, and any other
+#: name at the root is refused.
+REQUEST_FIELDS = frozenset({
+    "model", "contents", "tools", "toolConfig", "tool_config", "safetySettings",
+    "safety_settings", "systemInstruction", "system_instruction", "generationConfig",
+    "generation_config", "cachedContent", "cached_content",
+})
+
+
+def unknown_names(req: dict, at: Optional[str] = None) -> list[str]:
+    """The API's complaint for each root field of ``req`` it does not know, one per line
+    (``at`` names where ``req`` sits in a larger body)."""
+    where = f" at '{at}'" if at else ""
+    return [f'Invalid JSON payload received. Unknown name "{name}"{where}: Cannot find field.'
+            for name in req if name not in REQUEST_FIELDS]
+
+
+def invalid_payload(problems: list[str]) -> web.Response:
+    """400 INVALID_ARGUMENT for unknown fields, with the BadRequest details the API adds."""
+    violations = [{"description": problem} for problem in problems]
+    return gemini_error(400, "\n".join(problems), details=[
+        {"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": violations}])
+
+
 def validate(req: Any) -> Optional[str]:
     if not isinstance(req, dict):
         return "Invalid JSON payload received."
+    unknown = unknown_names(req)
+    if unknown:
+        return "\n".join(unknown)
     if not req.get("contents"):
         return "* GenerateContentRequest.contents: contents is not specified"
     return None
@@ -83,6 +111,8 @@ def model_endpoint(request: web.Request) -> str:
 
 async def generate(request: web.Request, model: str) -> web.Response:
     body = call_of(request).json
+    if isinstance(body, dict) and unknown_names(body):
+        return invalid_payload(unknown_names(body))
     problem = validate(body)
     if problem:
         return gemini_error(400, problem)

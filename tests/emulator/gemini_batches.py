@@ -3,6 +3,13 @@
 The REST answer is an Operation: {"name", "metadata": {... "state", "output"}, "done",
 "response"}. The SDK builds its BatchJob from `metadata` only (state BATCH_STATE_*
 becomes JOB_STATE_*; `metadata.output` becomes `dest`), so both carry the results.
+
+Inline responses come in request order, each with the metadata its request carried, as the
+API reference documents (https://ai.google.dev/api/batch-api: GenerateContentBatchOutput
+`inlinedResponses`, "in the same order as the input requests"; InlinedResponse `metadata`,
+"the metadata associated with the request"). The fault rule `no_metadata` leaves the
+metadata out, as the real API has been reported to (googleapis/python-genai#2008). Lines of
+a responses file stay shuffled: each carries its request's `key`.
 """
 
 from __future__ import annotations
@@ -13,8 +20,8 @@ from typing import Optional
 from aiohttp import web
 
 from .errors import gemini_error
-from .gemini_api import (ROOT, VER, generate_response, iso, model_name, no_file,
-                         split_request, store_generated, validate)
+from .gemini_api import (ROOT, VER, generate_response, invalid_payload, iso, model_name,
+                         no_file, split_request, store_generated, unknown_names, validate)
 from .lifecycle import ERRORED, SUCCEEDED, Batch, Item
 from .state import call_of, state_of
 
@@ -62,6 +69,14 @@ async def create(request: web.Request, model_path: str) -> web.Response:
         if not entries:
             return gemini_error(400, "* BatchGenerateContentRequest.batch.input_config.requests: "
                                      "requests is empty")
+        # Inline requests are part of this body: a field the API does not know refuses the
+        # whole call, where a file's bad line only fails that request.
+        unknown = [problem for n, e in enumerate(entries)
+                   if isinstance(e, dict) and isinstance(e.get("request"), dict)
+                   for problem in unknown_names(
+                       e["request"], f"batch.input_config.requests.requests[{n}].request")]
+        if unknown:
+            return invalid_payload(unknown)
         items = [_item(str(n), model, e.get("request") if isinstance(e, dict) else None,
                        e.get("metadata") if isinstance(e, dict) else None)
                  for n, e in enumerate(entries)]
@@ -71,13 +86,13 @@ async def create(request: web.Request, model_path: str) -> web.Response:
     return web.json_response(render(request, batch))
 
 
-def _inline(item: Item, outcome: str) -> dict:
+def _inline(item: Item, outcome: str, metadata: bool = True) -> dict:
     entry: dict = {}
     if outcome == SUCCEEDED:
         entry["response"] = generate_response(item.model, item.prompt, item.input_tokens)
     else:
         entry["error"] = {"code": 400, "message": item.error_message, "status": "INVALID_ARGUMENT"}
-    if item.metadata is not None:
+    if item.metadata is not None and metadata:
         entry["metadata"] = item.metadata
     return entry
 
@@ -88,7 +103,11 @@ def _output(request: web.Request, batch: Batch) -> Optional[dict]:
     if not answered:
         return None
     if batch.extra["mode"] == "inline":
-        return {"inlinedResponses": {"inlinedResponses": [_inline(i, o) for i, o in answered]}}
+        metadata = not call_of(request).no_metadata
+        return {"inlinedResponses": {"inlinedResponses": [
+            _inline(item, outcome, metadata)
+            for item, outcome in zip(batch.items, batch.outcomes or [])
+            if outcome in (SUCCEEDED, ERRORED)]}}
     if not batch.extra.get("materialized"):
         lines = []
         for item, outcome in answered:

@@ -103,6 +103,7 @@ async def _serve(state: EmulatorState, provider: str, name: str, handler: Handle
     if delay:
         await asyncio.sleep(delay / 1000)
     call.null_content = decision.null_content
+    call.no_metadata = decision.no_metadata
     call.finish_reason = decision.finish_reason
     if decision.rule is not None:
         if decision.rule.drop:

@@ -187,6 +187,7 @@ class Call:
     raw: bytes = b""
     record: dict = field(default_factory=dict)
     null_content: bool = False
+    no_metadata: bool = False
     finish_reason: Optional[str] = None
 
 

@@ -80,7 +80,7 @@ def test_every_setting_arrives_in_the_body(emulator):
     settings = GenerationSettings(
         temperature=0.2, max_tokens=64, top_p=0.9, top_k=5, stop=("END", "STOP"), seed=11,
         presence_penalty=0.5, frequency_penalty=0.25, system="be brief", json_mode=True,
-        extra={"generationConfig": {"candidateCount": 1},
+        extra={"candidate_count": 1,
                "safetySettings": [{"category": "HARM_CATEGORY_HATE_SPEECH",
                                    "threshold": "BLOCK_NONE"}]})
     completion = generate(GoogleSync(config(emulator)), "a question", settings)
@@ -92,7 +92,7 @@ def test_every_setting_arrives_in_the_body(emulator):
         "temperature": 0.2, "maxOutputTokens": 64, "topP": 0.9, "topK": 5,
         "stopSequences": ["END", "STOP"], "seed": 11, "presencePenalty": 0.5,
         "frequencyPenalty": 0.25, "responseMimeType": "application/json",
-        "candidateCount": 1,  # extra, merged into the body unchanged
+        "candidateCount": 1,  # extra: a field of GenerateContentConfig, placed by the SDK
     }
     assert body["safetySettings"] == settings.extra["safetySettings"]
     # The system prompt is counted by the emulator as input: it was sent as one.
@@ -100,13 +100,13 @@ def test_every_setting_arrives_in_the_body(emulator):
 
 
 def test_extra_overrides_a_setting_and_is_not_changed_by_use(emulator):
-    extra = {"generationConfig": {"temperature": 1.5, "topK": 2}}
+    extra = {"temperature": 1.5, "topK": 2}
     settings = GenerationSettings(temperature=0.1, extra=extra)
     for prompt in ("one", "two"):
         generate(GoogleSync(config(emulator)), prompt, settings)
     for sent in emulator.requests("gemini", "generate"):
         assert sent["json"]["generationConfig"] == {"temperature": 1.5, "topK": 2}
-    assert extra == {"generationConfig": {"temperature": 1.5, "topK": 2}}
+    assert extra == {"temperature": 1.5, "topK": 2}
 
 
 def test_unsupported_settings_raise_before_any_call(emulator):

@@ -2,10 +2,10 @@
 
 Keys come from ``loom_core.cache_key.cache_key`` and bodies from
 ``loom_core.serialization.cache_entry_to_dict``, both as the released loom-batch wrote them, so
-its cached answers keep hitting (COMPAT.md). A cache is an optimisation, never a source of
-failure: a missing, unreadable or corrupt entry is a miss. ``get`` is one open, one read and one
-``json.loads``, with no directory listing, because a re-run of 100,000 cached rows must take
-seconds.
+its cached answers keep hitting (docs/compatibility.md). A cache is an optimisation, never a
+source of failure: a missing, unreadable or corrupt entry is a miss. ``get`` is one open, one
+read and one ``json.loads``, with no directory listing, because a re-run of 100,000 cached rows
+must take seconds.
 """
 
 from __future__ import annotations

@@ -2,18 +2,24 @@
 
 Only ``argparse`` is imported here, so ``loom --help`` starts instantly; argparse-manpage builds
 the man page from ``build_parser()``.
+
+Help that lists what is installed or what Loom writes (the input formats, the ``--with-meta``
+columns) is built from the code that decides it (the codec registry, ``OutputColumns``), so it
+cannot fall behind. Building it costs imports (the codecs, attrs), so it is written only when
+help is read (``_HelpWhenShown``): ``loom --help`` and parsing a command never pay for it.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 __all__ = ["build_parser"]
 
 PROG = "loom"
 DESCRIPTION = (
     "Weave LLM jobs across OpenAI, Anthropic, Google and OpenRouter: run a dataset of prompts "
-    "(JSON or CSV) through an LLM in batch or live, and merge every answer back into its row."
+    "through an LLM in batch or live, and merge every answer back into its row."
 )
 EPILOG = """examples:
   loom run -f prompts.json -p openai -m gpt-4o-mini        submit a batch
@@ -42,6 +48,59 @@ class _LazyVersion(argparse.Action):
         parser.exit()
 
 
+class _HelpWhenShown(argparse.Action):
+    """Stores its value as argparse's ``store`` does (``const`` for a flag, ``nargs=0``, as
+    ``store_true`` does); its help is ``describe()``, computed each time the help is read
+    (``--help``, the man page), once ``describe`` is attached."""
+
+    def __init__(self, option_strings, dest, **kwargs) -> None:
+        self.describe: Callable[[], str] | None = None
+        super().__init__(option_strings, dest, **kwargs)
+
+    @property
+    def help(self) -> str | None:
+        if self.describe is None:
+            return self._help
+        return self.describe().replace("%", "%%")  # argparse %-formats help strings
+
+    @help.setter
+    def help(self, text: str | None) -> None:
+        self._help = text
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
+
+
+def _help_when_shown(action: argparse.Action, describe: Callable[[], str]) -> None:
+    # Attached after add_argument: Python 3.14 expands each help string as it is added, and
+    # this one must not be built then.
+    assert isinstance(action, _HelpWhenShown)
+    action.describe = describe
+
+
+def _input_formats() -> str:
+    """The suffixes of Loom's own codecs, from the registry that picks a file's codec. A
+    plugin's formats would need every plugin module loaded (the providers' too), which help
+    text must not cost, so they are mentioned, not listed."""
+    from loom_adapters.codecs import builtin_registry
+
+    suffixes = builtin_registry().suffixes()
+    listed = ", ".join(suffixes[:-1]) + f" or {suffixes[-1]}" if len(suffixes) > 1 else (
+        "".join(suffixes))
+    return f"input file: {listed}, each also gzipped (.gz), or a format a plugin adds"
+
+
+def _meta_columns() -> str:
+    """The columns ``--with-meta`` adds, from ``OutputColumns``, which decides them."""
+    from loom_core.merge import OutputColumns
+
+    plain = OutputColumns(with_meta=False, with_error=False).names()
+    meta = [name for name in OutputColumns(with_meta=True, with_error=False).names()
+            if name not in plain]
+    return (f"add the columns (JSON fields) {', '.join(meta)}: who answered, why an answer "
+            "ended early, and the tokens it used")
+
+
 def _whole_number(text: str, minimum: int | None = None) -> int:
     try:
         value = int(text)
@@ -68,15 +127,17 @@ def _command(subparsers, name: str, summary: str, example: str) -> argparse.Argu
 
 
 def _dataset_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--file", "-f", required=True, metavar="PATH",
-                        help="input .json, .csv, .json.gz or .csv.gz")
+    _help_when_shown(parser.add_argument("--file", "-f", required=True, metavar="PATH",
+                                         action=_HelpWhenShown), _input_formats)
     parser.add_argument("--provider", "-p", required=True, metavar="NAME",
                         help="openai, anthropic, google, openrouter, or an installed plugin's "
                              "provider (see loom providers)")
     parser.add_argument("--model", "-m", required=True, metavar="MODEL",
                         help="provider-specific model id, e.g. gpt-4o-mini")
     parser.add_argument("--col", "-c", metavar="COLUMN",
-                        help="prompt column name (required for CSV)")
+                        help="the column (or field) holding each prompt; needed by formats "
+                             "without a default, such as CSV and Parquet (JSON and JSONL: "
+                             "prompt)")
     parser.add_argument("--api-key", metavar="KEY",
                         help="override the API key from the environment or .env")
     parser.add_argument("--base-url", metavar="URL",
@@ -95,8 +156,8 @@ def _float(text: str) -> float:
 def _prompt_flags(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--template", metavar="TEXT",
-                        help='build each prompt from the row, e.g. "Classify: {text}" '
-                             "(fields of JSON items, columns of CSV rows)")
+                        help='build each prompt from the row\'s columns (or fields), e.g. '
+                             '"Classify: {text}"')
     source.add_argument("--template-file", metavar="PATH",
                         help="read the prompt template from a file")
 
@@ -121,8 +182,10 @@ def _settings_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--schema", metavar="FILE",
                        help="a JSON Schema the answer must follow (structured output)")
     group.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                       help="pass a provider parameter through unchanged (repeatable; VALUE "
-                            "is read as JSON when it parses, else as text)")
+                       help="a field of the provider's request body, e.g. logprobs=true; for "
+                            "google, a field of google-genai's GenerateContentConfig, e.g. "
+                            "candidate_count=2 (repeatable; VALUE is read as JSON when it "
+                            "parses, else as text)")
 
 
 def _add_run(subparsers) -> None:
@@ -145,8 +208,8 @@ def _add_run(subparsers) -> None:
     run.add_argument("--force", action="store_true",
                      help="overwrite an existing output file without asking (--sync, or a "
                           "batch whose every row the cache answers)")
-    run.add_argument("--with-meta", action="store_true",
-                     help="add llm_provider and llm_model columns (CSV) or fields (JSON)")
+    _help_when_shown(run.add_argument("--with-meta", action=_HelpWhenShown, nargs=0,
+                                      const=True, default=False), _meta_columns)
     run.add_argument("--max-retries", type=_non_negative_int, default=5, metavar="N",
                      help="retries of a rate-limited or failed call in --sync mode (default: 5)")
     run.add_argument("--quiet", "-q", action="store_true",
@@ -165,7 +228,8 @@ def _add_fetch(subparsers) -> None:
                      "output files.",
                      "loom fetch --id batch_abc123 --keep")
     fetch.add_argument("--id", "-i", dest="batch_id", metavar="ID",
-                       help="fetch a single batch by id (implies --no-all)")
+                       help="fetch one job, by its id or any of its batches' ids (implies "
+                            "--no-all)")
     fetch.add_argument("--all", "-a", dest="all", action=argparse.BooleanOptionalAction,
                        default=True,
                        help="process every pending batch under ~/.loom/batches/ (default)")

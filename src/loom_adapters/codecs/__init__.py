@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from loom_core.codecs import CodecSpec
+from loom_core.codecs import CodecRegistry, CodecSpec
 from loom_core.hookspecs import hookimpl
 
 from .csv_codec import CsvCodec
@@ -44,7 +44,8 @@ from .json_codec import JsonCodec
 from .jsonl_codec import JsonlCodec
 from .parquet_codec import ParquetCodec
 
-__all__ = ["CsvCodec", "JsonCodec", "JsonlCodec", "ParquetCodec", "loom_register_codecs"]
+__all__ = ["CsvCodec", "JsonCodec", "JsonlCodec", "ParquetCodec", "builtin_registry",
+           "loom_register_codecs"]
 
 
 @hookimpl
@@ -55,3 +56,10 @@ def loom_register_codecs(register: Callable[[CodecSpec], None]) -> None:
     register(CodecSpec(name=CsvCodec.file_type, suffixes=(CsvCodec.suffix,), factory=CsvCodec))
     register(CodecSpec(name=ParquetCodec.file_type, suffixes=(ParquetCodec.suffix,),
                        factory=ParquetCodec))
+
+
+def builtin_registry() -> CodecRegistry:
+    """Loom's own formats alone, without loading any plugin (the help text lists them)."""
+    specs: list[CodecSpec] = []
+    loom_register_codecs(register=specs.append)
+    return CodecRegistry(specs)

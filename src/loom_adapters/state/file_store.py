@@ -1,7 +1,7 @@
 """The batch state store: one JSON file per pending batch under ``<LOOM_HOME>/batches/``.
 
-Implements the ``StateStore`` port in the released tool's format (COMPAT.md): the file is named
-``<provider>_<safe_id>.json`` by ``loom_core.naming.state_file_name`` and holds
+Implements the ``StateStore`` port in the released tool's format (docs/compatibility.md): the
+file is named ``<provider>_<safe_id>.json`` by ``loom_core.naming.state_file_name`` and holds
 ``loom_core.serialization.batch_job_to_dict`` pretty-printed, so files written by loom-batch
 0.1-0.7 load here and files written here load there. Writes are atomic and fsynced: a state
 file is the only record of a batch that is still running at the provider.

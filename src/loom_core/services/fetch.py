@@ -2,9 +2,11 @@
 
 For each job, holding its lock (a second ``loom fetch`` skips a job the first is working on):
 parts a crash left unrecorded are found or sent; every pending part is asked for its status;
-once all parts have ended, each part's results are downloaded and kept on disk, then merged
-with the cache into the output. Expired and cancelled parts keep the answers they produced;
-rows without one get an ``llm_error``. The job's state is deleted only after its output is
+once all parts have ended, each part's results are downloaded and kept on disk (answers that
+came back by position rather than by custom id are matched in ``positions``), then merged with
+the cache into the output, together with the answers the released tool's cache gave when it
+submitted the job (``cached_responses``). Expired and cancelled parts keep the answers they
+produced; rows without one get an ``llm_error``. The job's state is deleted only after its output is
 on disk.
 
 One job's trouble never stops the others: a job whose look-up raises is recorded as
@@ -13,17 +15,18 @@ One job's trouble never stops the others: a job whose look-up raises is recorded
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import attrs
 
 from ..codecs import CodecRegistry
 from ..errors import LoomError, OutputExistsError, ProviderError, StateError
-from ..model import WITH_RESULTS, BatchJob, BatchStatus
+from ..model import WITH_RESULTS, BatchJob, BatchStatus, Completion
 from ..ports import BatchIdRepair, BatchProvider, OutputGuard, ResponseCache, StateStore
 from .dataset import ensure_writable, output_path_for
 from .merge_job import MergeOutcome, merge_job
 from .parts import find_or_send_unrecorded
+from .positions import by_custom_id
 
 __all__ = ["FetchOptions", "FetchOutcome", "fetch_batch", "fetch_batches"]
 
@@ -112,10 +115,15 @@ def _fetch(job: BatchJob, provider_for: Callable[[BatchJob], BatchProvider],
             results = store.load_results(job, part.index)
             if results is None:
                 # Kept whole on disk first: a crash while merging needs no second download.
-                store.save_results(job, part.index, provider.results(part.batch_id))
+                store.save_results(job, part.index,
+                                   by_custom_id(job, part, provider.results(part.batch_id)))
                 results = store.load_results(job, part.index)
             kept.append(results or {})
-        merged = merge_job(job, kept, codec=codec, cache=cache, destination=destination)
+        # The released tool's cache answers come last: an answer the provider sent wins.
+        cached = _cached_answers(job)
+        merged = merge_job(job, [*kept, cached] if cached else kept, codec=codec, cache=cache,
+                           destination=destination)
+        merged = _count_cached_answers(job, kept, merged)
     except OutputExistsError as error:
         store.save(job)
         return FetchOutcome(job=job, status=status, error=error)
@@ -129,6 +137,18 @@ def _fetch(job: BatchJob, provider_for: Callable[[BatchJob], BatchProvider],
         store.delete(job)
     return FetchOutcome(job=job, status=status, output_path=destination, rows=merged.rows,
                         errors=merged.errors, merged=merged)
+
+
+def _cached_answers(job: BatchJob) -> dict[str, Completion]:
+    return {custom_id: Completion(text=text) for custom_id, text in job.cached_responses.items()}
+
+
+def _count_cached_answers(job: BatchJob, kept: list[Mapping[str, Completion]],
+                          merged: MergeOutcome) -> MergeOutcome:
+    """``merged`` with the rows the released tool's cache answered counted as cache hits."""
+    answered = sum(1 for custom_id in job.cached_responses if custom_id in job.id_map
+                   and not any(custom_id in results for results in kept))
+    return attrs.evolve(merged, from_cache=merged.from_cache + answered) if answered else merged
 
 
 def _repair_ids(job: BatchJob, provider: BatchProvider, store: StateStore) -> BatchJob:

@@ -2,10 +2,17 @@
 
 A batch goes out inline (``batches.create(src=[...])``, each entry carrying its custom id in
 ``metadata.key``) unless its serialized requests pass ``inline_limit_bytes`` (the API takes
-about 20 MB inline) or it has ``extra`` parameters, which inline entries cannot carry: then the
-requests are written as JSONL lines ``{"key", "request"}`` to a temporary file, uploaded, and
-the batch is created from ``files/<id>``. Results come back the same way, inline or as a JSONL
-file, in any order; they are matched on the key, never on position.
+about 20 MB inline): then the requests are written as JSONL lines ``{"key", "request"}`` to a
+temporary file, uploaded, and the batch is created from ``files/<id>``. Either way each request
+carries the same settings, placed by the SDK's own rules (``request.py``). Results come back the
+same way, inline or as a JSONL file, and are matched on the key. The released loom-batch 0.7.0
+sent its inline requests with ``metadata.custom_id`` instead, which is read too. An inline
+response whose metadata came back without any id is handed on by its position, for
+``loom fetch`` to match to the request sent there, as the last resort: the API reference says
+inline responses come in request order
+(https://ai.google.dev/api/batch-api#GenerateContentBatchOutput), though an open SDK issue
+(googleapis/python-genai#1909) reports them out of order, and without ids nothing can tell;
+fetch at least uses positions only when no entry has an id and there is one per request.
 
 Batch names carry a ``batches/`` prefix, and the SDK refuses a name without it before sending.
 An older Loom stored bare ids; ``canonical_id`` gives the prefixed form, which ``loom fetch``
@@ -36,8 +43,8 @@ from ..batch_lookup import CLOCK_SKEW_SECONDS, epoch_seconds
 from .client import DEFAULT_TIMEOUT, make_sync_client
 from ..http_errors import one_line
 from .errors import translate
-from .request import check_supported, inline_request, rest_request
-from .response import as_json, completion_from_json, error_message
+from .request import GeminiRequest, inline_request, rest_request
+from .response import as_json, completion_from_json, custom_id_in, error_message
 
 __all__ = ["INLINE_LIMIT_BYTES", "GoogleBatch"]
 
@@ -70,10 +77,11 @@ T = TypeVar("T")
 class GoogleBatch(BatchProvider, BatchFinder, BatchIdRepair):
     """Submits, watches, reads and cancels Gemini batches with the blocking SDK client."""
 
-    def __init__(self, config: ProviderConfig, *, inline_limit_bytes: int = INLINE_LIMIT_BYTES,
+    def __init__(self, config: ProviderConfig, *, inline_limit_bytes: int | None = None,
                  timeout: float | None = DEFAULT_TIMEOUT) -> None:
         self._secret = config.api_key
-        self._inline_limit = inline_limit_bytes
+        self._inline_limit = INLINE_LIMIT_BYTES if inline_limit_bytes is None else (
+            inline_limit_bytes)
         # Kept on the instance: a genai.Client that is garbage collected closes its transport.
         self._client, self._http = make_sync_client(config, timeout)
 
@@ -95,13 +103,13 @@ class GoogleBatch(BatchProvider, BatchFinder, BatchIdRepair):
     # -- the port ----------------------------------------------------------------------------
     def submit(self, model: str, requests: Sequence[BatchRequest], settings: GenerationSettings,
                metadata: Mapping[str, str]) -> str:
-        check_supported(settings)
+        request = GeminiRequest(settings, self._client._api_client)  # refuses before sending
         display_name = _display_name(metadata)
-        entries = None if settings.extra else self._inline_entries(requests, settings)
+        entries = self._inline_entries(requests, request)
         if entries is not None:
             source: Any = entries
         else:
-            source = self._upload(requests, settings, display_name)
+            source = self._upload(requests, request, display_name)
         job = self._call(lambda: self._client.batches.create(
             model=model, src=source, config={"display_name": display_name}))
         if not job.name:
@@ -118,17 +126,19 @@ class GoogleBatch(BatchProvider, BatchFinder, BatchIdRepair):
                                  "not recognise")
         return status
 
-    def results(self, batch_id: str) -> Iterator[tuple[str, Completion]]:
+    def results(self, batch_id: str) -> Iterator[tuple[str | int, Completion]]:
         name = self.canonical_id(batch_id)
         job = self._call(lambda: self._client.batches.get(name=name))
         dest = job.dest
         if dest is None:
             return
         if dest.inlined_responses is not None:
-            for item in dest.inlined_responses:
-                key = (item.metadata or {}).get("key")
-                if key is not None:
-                    yield key, self._completion(item.response, item.error)
+            # An entry whose metadata came back without an id goes by its position: the API
+            # documents inline responses in request order (GenerateContentBatchOutput).
+            for position, item in enumerate(dest.inlined_responses):
+                key = custom_id_in(item.metadata)
+                yield (position if key is None else key), self._completion(item.response,
+                                                                           item.error)
         elif dest.file_name:
             yield from self._file_results(dest.file_name)
 
@@ -160,23 +170,25 @@ class GoogleBatch(BatchProvider, BatchFinder, BatchIdRepair):
             raise translate(error, self._secret) from error
 
     def _inline_entries(self, requests: Sequence[BatchRequest],
-                        settings: GenerationSettings) -> list[dict[str, Any]] | None:
+                        request: GeminiRequest) -> list[dict[str, Any]] | None:
         """The inline entries, or None once they grow past the inline limit."""
         entries, size = [], 0
-        for request in requests:
-            entry = inline_request(request.custom_id, request.prompt, settings)
-            size += len(json.dumps(entry, ensure_ascii=False).encode("utf-8"))
+        for item in requests:
+            # Measured as the API receives it: {"request": <REST body>, "metadata": ...}.
+            wire = {"request": rest_request(item.prompt, request),
+                    "metadata": {"key": item.custom_id}}
+            size += len(json.dumps(wire, ensure_ascii=False).encode("utf-8"))
             if size > self._inline_limit:
                 return None
-            entries.append(entry)
+            entries.append(inline_request(item.custom_id, item.prompt, request))
         return entries
 
-    def _upload(self, requests: Sequence[BatchRequest], settings: GenerationSettings,
+    def _upload(self, requests: Sequence[BatchRequest], request: GeminiRequest,
                 display_name: str) -> str:
         """Write the requests as JSONL to a temporary file, upload it, return ``files/<id>``."""
         with tempfile.TemporaryFile() as lines:
-            for request in requests:
-                line = {"key": request.custom_id, "request": rest_request(request.prompt, settings)}
+            for item in requests:
+                line = {"key": item.custom_id, "request": rest_request(item.prompt, request)}
                 lines.write(json.dumps(line, ensure_ascii=False).encode("utf-8") + b"\n")
             lines.seek(0)
             uploaded = self._call(lambda: self._client.files.upload(

@@ -1,132 +1,171 @@
 """Loom's ``GenerationSettings`` as a Gemini request, for every way a request leaves Loom.
 
-One table (``_NUMBERS``) and one function (``generation_fields``) decide how each setting is
-spelled; the three shapes below only differ in how they carry that result:
+Every shape starts from one ``GenerateContentConfig``, the SDK's own type for the settings of a
+``generateContent`` call (``GeminiRequest.config``): Loom's settings under the SDK's names, then
+each ``--param`` (``settings.extra``) as a field of that config, by its name
+(``candidate_count``) or its REST spelling (``candidateCount``); a ``--param`` wins over a flag
+that sets the same field.
 
-- ``sdk_config``: a ``GenerateContentConfig`` for ``models.generate_content`` (sync mode);
-  ``extra`` travels as ``http_options.extra_body``, which the SDK merges into the body.
-- ``inline_request``: one entry of ``batches.create(src=[...])`` (snake_case, the SDK converts).
-- ``rest_request``: the REST ``GenerateContentRequest`` (camelCase) of a JSONL batch line,
-  with ``extra`` merged into it here, as the SDK would merge it into a sync call's body.
+The SDK's types and converter decide what a field may hold and where it goes in the REST body:
+a generation field under ``generationConfig`` (``generationConfig.candidateCount``), a
+request-level one at the root (``safetySettings``, ``tools``, ``cachedContent``). No table of
+Gemini's fields is kept here on purpose: a hand-kept table falls behind the SDK the day it adds
+a field, and a field put in the wrong place is refused by the API for every row (400 "Invalid
+JSON payload received. Unknown name ...").
 
-An inline batch entry cannot carry ``extra`` (the SDK drops fields it does not know), so
-``batch.py`` sends batches with ``extra`` as a file. ``check_supported`` refuses what Gemini
-cannot do before anything is sent.
+The three shapes of a request:
+
+- sync mode hands ``config`` to ``models.generate_content``, which converts it;
+- an inline batch entry carries ``config`` as well (``inline_request``), and ``batches.create``
+  converts it by the same rules;
+- a JSONL batch line holds the REST body itself (``rest_request``): the SDK's converter runs
+  once per batch (``GeminiRequest.body_fields``) and each line adds its own ``contents``.
+
+The converter is private to the SDK (``models._GenerateContentConfig_to_mldev``, the function
+its own ``generate_content`` calls, then ``_common`` to make the result JSON), and every shape
+runs it once to check the ``--param`` fields; should a release rename it, every Gemini test
+fails at once, rather than a request going out wrong.
+
+Refused before anything is sent (``UnsupportedError``, exit 2): more stop sequences than Gemini
+takes, a ``--param`` the config does not know or whose value it rejects, and a field that steers
+the SDK rather than the request (``http_options``, ``automatic_function_calling``, ...), which
+the converter leaves out of the body and which a batch could therefore never honour.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
-from google.genai import types
+import pydantic
+from google.genai import _common, types
+from google.genai import models as _sdk_models
 
 from loom_core.errors import UnsupportedError
 from loom_core.model import GenerationSettings
 
 __all__ = [
     "MAX_STOP_SEQUENCES",
+    "GeminiRequest",
     "check_supported",
-    "deep_merge",
-    "generation_fields",
     "inline_request",
     "rest_request",
-    "sdk_config",
     "user_turn",
 ]
 
 #: The Gemini API accepts at most this many stop sequences.
 MAX_STOP_SEQUENCES = 5
 
-#: (GenerationSettings field, GenerateContentConfig field, REST generationConfig field)
-_NUMBERS = (
-    ("temperature", "temperature", "temperature"),
-    ("max_tokens", "max_output_tokens", "maxOutputTokens"),
-    ("top_p", "top_p", "topP"),
-    ("top_k", "top_k", "topK"),
-    ("seed", "seed", "seed"),
-    ("presence_penalty", "presence_penalty", "presencePenalty"),
-    ("frequency_penalty", "frequency_penalty", "frequencyPenalty"),
-)
+_CONFIG_FIELDS = types.GenerateContentConfig.model_fields
+#: A ``--param`` may use a field's REST spelling (its alias) as well as its name.
+_FIELD_BY_ALIAS = {field.alias: name for name, field in _CONFIG_FIELDS.items() if field.alias}
 
 
 def check_supported(settings: GenerationSettings) -> None:
-    """Raise ``UnsupportedError`` for a setting Gemini cannot honour."""
+    """Raise ``UnsupportedError`` for a Loom setting Gemini cannot honour."""
     if len(settings.stop) > MAX_STOP_SEQUENCES:
         raise UnsupportedError(
             f"google does not support --stop with more than {MAX_STOP_SEQUENCES} sequences "
             f"(got {len(settings.stop)})")
 
 
-def generation_fields(settings: GenerationSettings) -> list[tuple[str, str, Any]]:
-    """(SDK name, REST name, value) for every generation setting that is set.
+class GeminiRequest:
+    """One run's settings, checked once, in the shapes its requests take.
 
-    The system prompt and ``extra`` are not generation settings in Gemini's request: they sit
-    beside ``generationConfig`` and each shape places them itself.
+    ``api_client`` is the ``genai.Client``'s own API client: the SDK's converter needs it to
+    spell some fields (a ``cached_content`` name, tools).
     """
-    check_supported(settings)
-    fields = [(sdk, rest, getattr(settings, name)) for name, sdk, rest in _NUMBERS
-              if getattr(settings, name) is not None]
+
+    def __init__(self, settings: GenerationSettings, api_client: Any) -> None:
+        check_supported(settings)
+        params = _param_fields(settings.extra)
+        fields = {**_own_fields(settings), **params}
+        #: The config of a ``generate_content`` call; None when nothing is set (an empty
+        #: config would still send an empty ``generationConfig``).
+        self.config = _config(fields, params) if fields else None
+        for name, value in params.items():
+            if value is None:  # unsets the field
+                continue
+            try:
+                placed = _body_fields(api_client, _config({name: value}, params))
+            except ValueError as error:  # a field only Vertex AI takes
+                raise UnsupportedError(f"google: --param {name}: {error}") from None
+            if not placed:
+                raise UnsupportedError(
+                    f"google: --param {name} configures the google-genai client, not the "
+                    "request Gemini receives")
+        #: What ``config`` sets in the REST body, ``contents`` aside.
+        self.body_fields = (
+            _body_fields(api_client, self.config) if self.config is not None else {})
+
+
+def _own_fields(settings: GenerationSettings) -> dict[str, Any]:
+    """Loom's settings as ``GenerateContentConfig`` fields."""
+    fields: dict[str, Any] = {}
+    for name, sdk_name in (("temperature", "temperature"), ("max_tokens", "max_output_tokens"),
+                           ("top_p", "top_p"), ("top_k", "top_k"), ("seed", "seed"),
+                           ("presence_penalty", "presence_penalty"),
+                           ("frequency_penalty", "frequency_penalty"),
+                           ("system", "system_instruction")):
+        value = getattr(settings, name)
+        if value is not None:
+            fields[sdk_name] = value
     if settings.stop:
-        fields.append(("stop_sequences", "stopSequences", list(settings.stop)))
+        fields["stop_sequences"] = list(settings.stop)
     if settings.json_mode or settings.schema is not None:
-        fields.append(("response_mime_type", "responseMimeType", "application/json"))
+        fields["response_mime_type"] = "application/json"
     if settings.schema is not None:
-        # Gemini's structured output takes a plain JSON Schema here (responseSchema wants
+        # Gemini's structured output takes a plain JSON Schema here (response_schema wants
         # its own OpenAPI subset).
-        fields.append(("response_json_schema", "responseJsonSchema", dict(settings.schema)))
+        fields["response_json_schema"] = dict(settings.schema)
     return fields
+
+
+def _param_fields(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``--param`` values by config field name; an unknown name is refused."""
+    fields: dict[str, Any] = {}
+    for key, value in extra.items():
+        name = key if key in _CONFIG_FIELDS else _FIELD_BY_ALIAS.get(key)
+        if name is None:
+            raise UnsupportedError(
+                f"google: --param {key} is not a field of google-genai's GenerateContentConfig")
+        fields[name] = value
+    return fields
+
+
+def _config(fields: Mapping[str, Any], params: Mapping[str, Any]) -> types.GenerateContentConfig:
+    try:
+        return types.GenerateContentConfig(**fields)
+    except pydantic.ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        flag = "--param " if problem["loc"] and problem["loc"][0] in params else ""
+        raise UnsupportedError(f"google: {flag}{where}: {problem['msg']}") from None
+
+
+def _body_fields(api_client: Any, config: types.GenerateContentConfig) -> dict[str, Any]:
+    """The REST body fields ``config`` sets, as the SDK's ``generate_content`` would send them
+    to the Gemini Developer API (``contents`` aside)."""
+    body: dict[str, Any] = {}
+    generation = _sdk_models._GenerateContentConfig_to_mldev(api_client, config, body)
+    if generation:
+        body["generationConfig"] = generation
+    return _common.encode_unserializable_types(_common.convert_to_dict(body))
 
 
 def user_turn(text: str) -> dict[str, Any]:
     return {"role": "user", "parts": [{"text": text}]}
 
 
-def _config_kwargs(settings: GenerationSettings) -> dict[str, Any]:
-    kwargs = {sdk: value for sdk, _rest, value in generation_fields(settings)}
-    if settings.system is not None:
-        kwargs["system_instruction"] = settings.system
-    return kwargs
-
-
-def sdk_config(settings: GenerationSettings) -> types.GenerateContentConfig | None:
-    """The config of a ``generate_content`` call; None when nothing is set (an empty config
-    would still send an empty ``generationConfig``)."""
-    kwargs = _config_kwargs(settings)
-    if settings.extra:
-        kwargs["http_options"] = types.HttpOptions(extra_body=copy.deepcopy(dict(settings.extra)))
-    return types.GenerateContentConfig(**kwargs) if kwargs else None
-
-
-def inline_request(custom_id: str, prompt: str, settings: GenerationSettings) -> dict[str, Any]:
+def inline_request(custom_id: str, prompt: str, request: GeminiRequest) -> dict[str, Any]:
     """One inline batch entry; the custom id rides in ``metadata`` and comes back with the
     answer, which is how answers are matched (their order is arbitrary)."""
     entry: dict[str, Any] = {"contents": [user_turn(prompt)], "metadata": {"key": custom_id}}
-    config = _config_kwargs(settings)
-    if config:
-        entry["config"] = config
+    if request.config is not None:
+        entry["config"] = request.config
     return entry
 
 
-def rest_request(prompt: str, settings: GenerationSettings) -> dict[str, Any]:
+def rest_request(prompt: str, request: GeminiRequest) -> dict[str, Any]:
     """The REST body of one request, as a JSONL batch line's ``request`` holds it."""
-    body: dict[str, Any] = {"contents": [user_turn(prompt)]}
-    if settings.system is not None:
-        body["systemInstruction"] = {"parts": [{"text": settings.system}]}
-    generation = {rest: value for _sdk, rest, value in generation_fields(settings)}
-    if generation:
-        body["generationConfig"] = generation
-    if settings.extra:
-        deep_merge(body, settings.extra)
-    return body
-
-
-def deep_merge(target: dict[str, Any], update: Mapping[str, Any]) -> None:
-    """Merge ``update`` into ``target``: nested objects merge, anything else replaces."""
-    for key, value in update.items():
-        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
-            deep_merge(target[key], value)
-        else:
-            # A copy: ``update`` is shared by every request of a batch.
-            target[key] = copy.deepcopy(value)
+    return {"contents": [user_turn(prompt)], **request.body_fields}

@@ -24,7 +24,12 @@ from loom_core.model import Completion
 from ..http_errors import one_line
 from .errors import api_error
 
-__all__ = ["as_json", "completion_from_json", "error_message", "finish_reason"]
+__all__ = ["as_json", "completion_from_json", "custom_id_in", "error_message", "finish_reason"]
+
+#: Where an inline request's metadata carries its custom id: Loom's own ``key``, then the
+#: names the released loom-batch (0.7.0) sent (``custom_id``) or read back (``id``,
+#: ``request_id``).
+_ID_KEYS = ("key", "custom_id", "id", "request_id")
 
 _NATURAL = {"STOP", "FINISH_REASON_UNSPECIFIED"}
 _FILTERED = {
@@ -83,6 +88,15 @@ def completion_from_json(body: Any) -> Completion:
                    if isinstance(part.get("text"), str) and not part.get("thought"))
     return Completion(text=text, finish_reason=finish_reason(candidate.get("finishReason")),
                       input_tokens=input_tokens, output_tokens=output_tokens)
+
+
+def custom_id_in(metadata: Mapping[str, Any] | None) -> str | None:
+    """The custom id an inline response's ``metadata`` carries, or None when it carries none."""
+    for name in _ID_KEYS:
+        value = (metadata or {}).get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def error_message(error: Any, secret: str | None = None) -> str:

@@ -12,7 +12,7 @@ from loom_core.providers import ProviderConfig
 
 from .client import DEFAULT_TIMEOUT, make_async_clients
 from .errors import translate
-from .request import sdk_config, user_turn
+from .request import GeminiRequest, user_turn
 from .response import as_json, completion_from_json
 
 __all__ = ["GoogleSync"]
@@ -25,12 +25,17 @@ class GoogleSync:
         self._secret = config.api_key
         # Kept on the instance: a genai.Client that is garbage collected closes its transport.
         self._clients = make_async_clients(config, timeout)
+        # A run has one settings object: checked and converted once, not once per prompt.
+        self._requests: dict[GenerationSettings, GeminiRequest] = {}
 
     async def generate(self, model: str, prompt: str, settings: GenerationSettings) -> Completion:
-        config = sdk_config(settings)  # UnsupportedError before anything is sent
+        client = self._clients.next()[0]
+        request = self._requests.get(settings)
+        if request is None:  # UnsupportedError before anything is sent
+            request = self._requests[settings] = GeminiRequest(settings, client._api_client)
         try:
-            response = await self._clients.next()[0].aio.models.generate_content(
-                model=model, contents=[user_turn(prompt)], config=config)
+            response = await client.aio.models.generate_content(
+                model=model, contents=[user_turn(prompt)], config=request.config)
         except Exception as error:
             raise translate(error, self._secret) from error
         return completion_from_json(as_json(response))

@@ -222,15 +222,18 @@ class Loom:
 
         Returns the submit service's outcome: ``outcome.job`` is the remembered ``BatchJob``
         (None when the cache answered every row and the output was written at once, which
-        ``overwrite`` governs). ``fetch()`` later merges the answers into ``output``.
+        ``overwrite`` governs). ``fetch()`` later merges the answers into ``output``. Both
+        paths are remembered absolute, so a fetch from another working directory finds them.
         """
         from loom_adapters.container import batch_address
+        from loom_adapters.job_paths import absolute_path
 
         provider = self._adapter("batch")
         return submit_batch(
-            SubmitRequest(source=os.fspath(path), provider=self._provider, model=self._model,
-                          prompt_column=prompt_column, template=template,
-                          output=_optional_path(output), settings=self._settings,
+            SubmitRequest(source=absolute_path(path), provider=self._provider,
+                          model=self._model, prompt_column=prompt_column, template=template,
+                          output=None if output is None else absolute_path(output),
+                          settings=self._settings,
                           with_meta=with_meta,
                           base_url=batch_address(self._container, self._provider,
                                                     self._base_url),

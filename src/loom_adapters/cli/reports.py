@@ -12,6 +12,8 @@ from loom_core.model import BatchJob, BatchStatus
 from loom_core.services.fetch import FetchOutcome
 from loom_core.services.submit import SubmitOutcome
 
+from ..job_paths import shown_path
+
 __all__ = ["part_lines", "report_fetched", "report_submitted"]
 
 _UNSUCCESSFUL = (BatchStatus.FAILED, BatchStatus.EXPIRED, BatchStatus.CANCELLED)
@@ -30,7 +32,7 @@ def report_submitted(outcome: SubmitOutcome) -> None:
     if job is None:
         written = outcome.written
         print(f"All {outcome.rows:,} rows were answered from the cache; nothing was sent. "
-              f"-> {written.output_path if written else '?'}")
+              f"-> {shown_path(written.output_path) if written else '?'}")
         return
     if len(job.parts) == 1:
         print(f"Batch submitted. id={job.batch_id} provider={job.provider}")
@@ -54,11 +56,11 @@ def report_fetched(outcome: FetchOutcome) -> bool:
         return False
     merged = outcome.merged
     if merged is not None and outcome.status is BatchStatus.COMPLETED:
-        print(f"Fabric complete. id={name} -> {outcome.output_path}")
+        print(f"Fabric complete. id={name} -> {shown_path(outcome.output_path)}")
     elif merged is not None:
         print(f"Batch {name} ({job.provider}): {outcome.status.value} — "
               f"{outcome.status.explanation} Kept the {merged.answered:,} answers it has "
-              f"-> {outcome.output_path}")
+              f"-> {shown_path(outcome.output_path)}")
     else:
         print(f"Batch {name} ({job.provider}, {job.model}): {outcome.status.value} — "
               f"{outcome.status.explanation}")

@@ -88,7 +88,7 @@ def _fetch(job: BatchJob, provider_for: Callable[[BatchJob], BatchProvider],
         find_or_send_unrecorded(job, provider=provider, codec=codec, store=store)
         for part in job.parts:
             if not part.status.is_terminal:
-                part.status = provider.status(part.batch_id)
+                part.seen(provider.status(part.batch_id))
     except LoomError as error:
         return _record_unknown(job, store, str(error))
     except Exception as error:  # an SDK error the adapter did not translate: still one job
@@ -175,7 +175,8 @@ def _repair_ids(job: BatchJob, provider: BatchProvider, store: StateStore) -> Ba
 
 def _record_unknown(job: BatchJob, store: StateStore, reason: str) -> FetchOutcome:
     for part in job.parts:
-        if not part.status.is_terminal:
+        # A cancel asked for is remembered through a failed look: the provider may not say.
+        if not part.status.is_terminal and part.status is not BatchStatus.CANCELLING:
             part.status = BatchStatus.UNKNOWN
     job.status = BatchStatus.UNKNOWN
     store.save(job)

@@ -35,7 +35,7 @@ def handle(args: argparse.Namespace) -> int:
             all_well = False
             continue
         print(f"Cancel requested. id={name} provider={job.provider} status={status.value} "
-              f"(answers it finished are merged by the next loom fetch)")
+              f"(loom fetch merges the answers it finished once the provider has stopped it)")
         for line in part_lines(job):
             print(line)
     return 0 if all_well else 1

@@ -60,15 +60,18 @@ def _submit(args: argparse.Namespace, container: Container, settings: Generation
             template: str | None) -> int:
     # Imported here: a sync run, which must start fast, never needs the batch path.
     from loom_adapters.container import batch_address
+    from loom_adapters.job_paths import absolute_path
     from loom_core.services.submit import SubmitRequest, submit_batch
 
     from ..reports import report_submitted
 
     provider = provider_adapter(container, args.provider, "batch", args.api_key,
                                 base_url=args.base_url)
+    # The job is remembered: its paths must still hold when fetched from another directory.
     outcome = submit_batch(
-        SubmitRequest(source=args.file, provider=args.provider, model=args.model,
-                      prompt_column=args.col, template=template, output=args.output,
+        SubmitRequest(source=absolute_path(args.file), provider=args.provider,
+                      model=args.model, prompt_column=args.col, template=template,
+                      output=absolute_path(args.output) if args.output else None,
                       settings=settings, with_meta=args.with_meta,
                       base_url=batch_address(container, args.provider, args.base_url),
                       use_cache=not args.no_cache,

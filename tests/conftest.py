@@ -69,16 +69,18 @@ def loom(home, capsys):
 
 @pytest.fixture
 def loom_process(home, tmp_path):
-    """Run the installed ``loom`` console script in a subprocess (real exit codes, stderr)."""
+    """Run the installed ``loom`` console script in a subprocess (real exit codes, stderr), in
+    the test's working directory or ``cwd``."""
     site = tmp_path / "site"
     script = Path(sys.executable).with_name("loom")
 
-    def run(*args: str, env_extra: dict[str, str] | None = None) -> Result:
+    def run(*args: str, env_extra: dict[str, str] | None = None,
+            cwd: Path | None = None) -> Result:
         import os
 
         env = dict(os.environ, PYTHONPATH=str(site), **(env_extra or {}))
         done = subprocess.run([str(script), *args], capture_output=True, text=True, env=env,
-                              stdin=subprocess.DEVNULL, timeout=60)
+                              stdin=subprocess.DEVNULL, timeout=60, cwd=cwd)
         return Result(done.returncode, done.stdout, done.stderr)
 
     return run

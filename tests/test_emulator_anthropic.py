@@ -122,6 +122,8 @@ def test_cancel(emulator):
     b = c.messages.batches.cancel(b.id)
     assert b.processing_status == "canceling" and b.cancel_initiated_at is not None
     b = c.messages.batches.retrieve(b.id)
+    assert b.processing_status == "canceling" and b.results_url is None
+    b = c.messages.batches.retrieve(b.id)
     assert b.processing_status == "ended" and b.request_counts.canceled == 2
     assert {r.result.type for r in results(c, b.id)} == {"canceled"}
 

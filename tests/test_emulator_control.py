@@ -118,6 +118,9 @@ def test_plan_count_and_bad_states(emulator):
         emulator.plan_batches("anthropic", ["in_progress", "failed"])
     with pytest.raises(EmulatorError):
         emulator.plan_batches("openai", ["done"])
+    for bad in (-1, 1.5, True, "2"):
+        with pytest.raises(EmulatorError, match="cancelling"):
+            emulator.plan_batches("openai", ["in_progress"], cancelling=bad)
     with pytest.raises(EmulatorError):
         emulator.set_batch_state("openai", "batch_nope", "completed")
 

@@ -136,9 +136,33 @@ def test_cancel(emulator):
     b = start_batch(c, batch_file(["a", "b", "c"]))
     assert c.batches.cancel(b.id).status == "cancelling"
     b = c.batches.retrieve(b.id)
+    assert b.status == "cancelling" and b.cancelling_at is not None and b.cancelled_at is None
+    assert c.batches.cancel(b.id).status == "cancelling"  # asking again changes nothing
+    b = c.batches.retrieve(b.id)
     assert b.status == "cancelled" and b.cancelled_at is not None
     assert b.output_file_id is None
     assert {e["error"]["code"] for e in jsonl(c, b.error_file_id)} == {"batch_cancelled"}
+
+
+@pytest.mark.parametrize("cancelling", [0, 3])
+def test_a_cancel_stays_cancelling_for_the_planned_retrieves(emulator, cancelling):
+    emulator.plan_batches("openai", ["in_progress"], cancelling=cancelling)
+    c = client()
+    b = start_batch(c, batch_file(["a", "b"]))
+    assert c.batches.cancel(b.id).status == "cancelling"
+    seen = [c.batches.retrieve(b.id).status for _ in range(cancelling + 2)]
+    assert seen == ["cancelling"] * cancelling + ["cancelled", "cancelled"]
+
+
+def test_a_cancel_planned_without_end_lasts_until_the_control_api_ends_it(emulator):
+    emulator.plan_batches("openai", ["in_progress"], cancelling=None)
+    c = client()
+    b = start_batch(c, batch_file(["a", "b", "c", "d"]))
+    c.batches.cancel(b.id)
+    assert {c.batches.retrieve(b.id).status for _ in range(5)} == {"cancelling"}
+    emulator.set_batch_state("openai", b.id, "cancelled", partial=3)
+    b = c.batches.retrieve(b.id)
+    assert b.status == "cancelled" and len(jsonl(c, b.output_file_id)) == 3
 
 
 def test_set_batch_state_directly(emulator):

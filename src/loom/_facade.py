@@ -215,7 +215,8 @@ class Loom:
 
         Returns the submit service's outcome: ``outcome.job`` is the remembered ``BatchJob``
         (None when the cache answered every row and the output was written at once, which
-        ``overwrite`` governs). ``fetch()`` later merges the answers into ``output``.
+        ``overwrite`` governs). ``fetch()`` later merges the answers into ``output``. Both
+        paths are remembered absolute, so a fetch from another working directory finds them.
         """
         with in_library_words():
             return self._app.submit(

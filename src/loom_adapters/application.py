@@ -3,7 +3,10 @@
 The command line (``loom_adapters.cli``) and the library (``loom.Loom``) are thin faces: they
 turn their input into the core's requests (``SyncRequest``, ``SubmitRequest``, ...) and render
 what comes back. Everything between is here: choosing the provider's spec, resolving its key
-(the caller's > environment > ``.env``) and address, building and closing adapters, and calling the service in ``loom_core.services`` with the stores. What only a face knows
+(the caller's > environment > ``.env``) and address, building and closing adapters, anchoring a batch job's input and output to the working
+directory (a job is fetched later, often from another folder, where a relative path would name
+another file or none; state files that already hold a relative path resolve against the folder
+fetch runs in, as they always did), and calling the service in ``loom_core.services`` with the stores. What only a face knows
 (asking before overwriting, drawing progress, stopping on Ctrl-C) comes in as arguments.
 
 Adding an option touches the face that exposes it and this module, nothing else.
@@ -13,7 +16,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -54,7 +56,8 @@ class Application:
     def __init__(self, *, plugins: Callable[[], LoadedPlugins],
                  registry: Callable[[], ProviderRegistry], codecs: Callable[[], CodecRegistry],
                  store: StateStore, cache: ResponseCache, paths: LoomPaths,
-                 environ: Mapping[str, str], working_dir: str, clock: Callable[[], str],
+                 environ: Mapping[str, str], working_dir: Callable[[], str],
+                 clock: Callable[[], str],
                  on_adapter_built: Callable[[], None]) -> None:
         self._plugins = plugins
         self._registry = registry
@@ -100,7 +103,7 @@ class Application:
 
     def _config(self, spec: ProviderSpec, access: Access, concurrency: int) -> ProviderConfig:
         key = resolve_api_key(access.api_key, spec.key_env_var, environ=self._environ,
-                              cwd=self._working_dir)
+                              cwd=self._working_dir())
         if key is None and spec.key_required and spec.key_env_var is not None:
             raise MissingKeyError(spec.name, spec.key_env_var)
         return ProviderConfig(api_key=key, base_url=self._address(spec, access.base_url),
@@ -154,13 +157,19 @@ class Application:
 
         provider = self.adapter(request.provider, "batch", access)
         try:
-            located = attrs.evolve(request,
-                                   base_url=self.batch_address(request.provider, access))
+            located = attrs.evolve(
+                request, source=self._anchored(request.source),
+                output=None if request.output is None else self._anchored(request.output),
+                base_url=self.batch_address(request.provider, access))
             return submit_batch(located, codecs=self.codecs, provider=provider,
                                 store=self.store, cache=self.cache, guard=guard,
                                 now=self._clock)
         finally:
             provider.close()
+
+    def _anchored(self, path: str) -> str:
+        """``path`` anchored to the caller's working directory (links left as they are)."""
+        return os.path.normpath(os.path.join(self._working_dir(), path))
 
     def count_tokens(self, request: Any, access: Access = Access(), *, progress: Progress,
                      stop: StopToken | None = None, codecs: CodecRegistry | None = None,

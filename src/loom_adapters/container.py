@@ -32,7 +32,8 @@ class Container(containers.DeclarativeContainer):
     """Loom's object graph; every singleton is built on first use."""
 
     environ = providers.Object(os.environ)
-    working_dir = providers.Singleton(os.getcwd)
+    #: Asked at each use: a relative path means the folder the caller is in at that moment.
+    working_dir = providers.Object(os.getcwd)
     clock = providers.Object(utc_now)
     #: Called once a provider adapter is built; the CLI freezes the heap there (see its
     #: ``main``), a library must leave its host's heap alone.

@@ -37,10 +37,12 @@ RowKey = Any
 
 
 class BatchStatus(str, enum.Enum):
-    """A batch's last-seen status, as the seed's ``loom fetch`` table lists them."""
+    """A batch's last-seen status: the seed's ``loom fetch`` table, and ``cancelling``."""
 
     VALIDATING = "validating"
     IN_PROGRESS = "in_progress"
+    #: A cancel was asked for and the provider has not yet said the batch ended.
+    CANCELLING = "cancelling"
     COMPLETED = "completed"
     FAILED = "failed"
     EXPIRED = "expired"
@@ -53,7 +55,8 @@ class BatchStatus(str, enum.Enum):
 
         ``unknown`` is not terminal: it means the last look failed, and the next fetch retries.
         """
-        return self not in (BatchStatus.VALIDATING, BatchStatus.IN_PROGRESS, BatchStatus.UNKNOWN)
+        return self not in (BatchStatus.VALIDATING, BatchStatus.IN_PROGRESS,
+                            BatchStatus.CANCELLING, BatchStatus.UNKNOWN)
 
     @property
     def explanation(self) -> str:
@@ -66,6 +69,10 @@ _EXPLANATIONS = {
         "Provider has accepted the batch and is queueing/preparing it; no work has started yet."
     ),
     BatchStatus.IN_PROGRESS: "Provider is actively running the prompts; check back later.",
+    BatchStatus.CANCELLING: (
+        "You cancelled the batch and the provider is stopping it; once it has stopped, "
+        "loom fetch merges the answers it finished."
+    ),
     BatchStatus.COMPLETED: (
         "All prompts finished and results were downloaded — the merged output file has been "
         "written."
@@ -211,6 +218,17 @@ class BatchPart:
     def size(self) -> int:
         return self.end - self.start
 
+    def seen(self, status: BatchStatus) -> None:
+        """Record the status the provider reports now.
+
+        A part Loom asked to cancel stays ``cancelling`` until the provider says it ended:
+        some APIs (Gemini's) report a batch being cancelled as still running.
+        """
+        if self.status is BatchStatus.CANCELLING and status in (BatchStatus.VALIDATING,
+                                                                BatchStatus.IN_PROGRESS):
+            return
+        self.status = status
+
 
 @attrs.frozen
 class BatchLimits:
@@ -289,8 +307,9 @@ class BatchJob:
         with nothing to merge), so a job whose merge did not happen is fetched again.
         """
         statuses = [part.status for part in self.parts]
-        for status in (BatchStatus.UNKNOWN, BatchStatus.VALIDATING, BatchStatus.IN_PROGRESS,
-                       BatchStatus.FAILED, BatchStatus.EXPIRED, BatchStatus.CANCELLED):
+        for status in (BatchStatus.UNKNOWN, BatchStatus.CANCELLING, BatchStatus.VALIDATING,
+                       BatchStatus.IN_PROGRESS, BatchStatus.FAILED, BatchStatus.EXPIRED,
+                       BatchStatus.CANCELLED):
             if status in statuses:
                 return status
         return BatchStatus.COMPLETED

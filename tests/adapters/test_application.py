@@ -55,7 +55,7 @@ def recorder() -> Recorder:
 def app_with(recorder: Recorder, environ: dict[str, str], working_dir: Path):
     container = create_container()
     container.environ.override(providers.Object(environ))
-    container.working_dir.override(providers.Object(str(working_dir)))
+    container.working_dir.override(providers.Object(lambda: str(working_dir)))
     container.plugins.override(providers.Object(load_plugins(set(), extra=(recorder,))))
     return container.application()
 

@@ -10,7 +10,7 @@ from loom_core.cache_key import cache_key
 from loom_core.errors import InputError, PartlySubmittedError, StateError, TransientError
 from loom_core.merge import NO_ANSWER
 from loom_core.model import BatchLimits, BatchStatus, CacheEntry, Completion
-from loom_core.services.cancel import cancel_job
+from loom_core.services.cancel import cancel_job, cancellable
 from loom_core.services.fetch import FetchOptions, fetch_batch
 from loom_core.services.submit import SubmitRequest, submit_batch
 
@@ -266,10 +266,36 @@ def test_cancel_stops_running_parts_and_the_next_fetch_keeps_what_they_finished(
     world.fetch(job)  # part 1 ends, part 2 still running
     saved = world.store.load("openai", job.name)
     status = cancel_job(saved, provider_for=lambda _job: world.provider, store=world.store)
-    assert world.provider.cancelled == ["batch_2"] and status is BatchStatus.CANCELLED
+    # Every part has ended, but the job is pending until a fetch has merged it.
+    assert world.provider.cancelled == ["batch_2"] and status is BatchStatus.CANCELLING
+    assert [p.status for p in world.store.load("openai", job.name).parts] == [
+        BatchStatus.COMPLETED, BatchStatus.CANCELLED]
     outcome = world.fetch(job)
     assert outcome.status is BatchStatus.CANCELLED and outcome.errors == 4
     assert world.responses()[:6] == [f"answer to prompt {i}" for i in range(6)]
+
+
+def test_a_cancel_the_provider_shows_as_running_stays_cancelling_until_it_ends() -> None:
+    world = World()
+    job = world.submit().job
+    # As the Gemini API does: no cancelling state, the batch runs on while it stops.
+    world.provider.script("batch_1", BatchStatus.IN_PROGRESS, BatchStatus.IN_PROGRESS,
+                          BatchStatus.CANCELLED)
+    world.provider.answer_all("batch_1", except_ids=[f"row-{i}" for i in range(3, 10)])
+    status = cancel_job(world.store.load("openai", job.name),
+                        provider_for=lambda _job: world.provider, store=world.store)
+    assert status is BatchStatus.CANCELLING and world.provider.cancelled == ["batch_1"]
+    assert world.fetch(job).status is BatchStatus.CANCELLING
+    # A look that fails is unknown, and does not forget the cancel.
+    world.provider.status_errors["batch_1"] = TransientError("network glitch")
+    assert world.fetch(job).status is BatchStatus.UNKNOWN
+    assert world.store.load("openai", job.name).parts[0].status is BatchStatus.CANCELLING
+    del world.provider.status_errors["batch_1"]
+    # Not asked twice; and once it has ended, its three answers are merged.
+    assert not cancellable(world.store.load("openai", job.name))
+    outcome = world.fetch(job)
+    assert outcome.status is BatchStatus.CANCELLED and outcome.errors == 7
+    assert world.responses()[:3] == [f"answer to prompt {i}" for i in range(3)]
 
 
 def test_the_lock_is_held_while_cancelling() -> None:

@@ -43,7 +43,8 @@ def test_fetch_all_picks_the_pending_and_the_unknown() -> None:
     store = store_with(*BatchStatus)
     store.unreadable.append(StateError("bad file"))
     assert ids(select_batches(store, None)) == [
-        "batch_validating", "batch_in_progress", "batch_unknown", "error: bad file"]
+        "batch_validating", "batch_in_progress", "batch_cancelling", "batch_unknown",
+        "error: bad file"]
 
 
 def test_fetch_by_id_picks_that_batch_even_when_terminal() -> None:

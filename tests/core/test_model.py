@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loom_core.model import BatchStatus, CacheEntry, Completion, GenerationSettings
+from loom_core.model import BatchPart, BatchStatus, CacheEntry, Completion, GenerationSettings
 
 #: The seed README's ``loom fetch`` status table, copied verbatim
 #: (seed/000_40ef8622991d5dd5.txt, section "loom fetch").
@@ -24,8 +24,9 @@ SEED_STATUS_TABLE = {
 }
 
 
-def test_the_statuses_are_the_seeds_seven() -> None:
-    assert [status.value for status in BatchStatus] == list(SEED_STATUS_TABLE)
+def test_the_statuses_are_the_seeds_seven_and_cancelling() -> None:
+    seed = list(SEED_STATUS_TABLE)
+    assert [status.value for status in BatchStatus] == seed[:2] + ["cancelling"] + seed[2:]
 
 
 @pytest.mark.parametrize(("value", "text"), SEED_STATUS_TABLE.items())
@@ -33,11 +34,38 @@ def test_explanation_is_the_seeds_sentence(value: str, text: str) -> None:
     assert BatchStatus(value).explanation == text
 
 
+def test_cancelling_says_what_happens_next() -> None:
+    assert BatchStatus.CANCELLING.explanation == (
+        "You cancelled the batch and the provider is stopping it; once it has stopped, "
+        "loom fetch merges the answers it finished.")
+
+
+@pytest.mark.parametrize(("reported", "recorded"), [
+    (BatchStatus.IN_PROGRESS, BatchStatus.CANCELLING),
+    (BatchStatus.VALIDATING, BatchStatus.CANCELLING),
+    (BatchStatus.CANCELLED, BatchStatus.CANCELLED),
+    (BatchStatus.COMPLETED, BatchStatus.COMPLETED),
+    (BatchStatus.UNKNOWN, BatchStatus.UNKNOWN),
+])
+def test_a_part_being_cancelled_stays_cancelling_until_the_provider_ends_it(
+        reported: BatchStatus, recorded: BatchStatus) -> None:
+    part = BatchPart(index=0, start=0, end=1, batch_id="b", status=BatchStatus.CANCELLING)
+    part.seen(reported)
+    assert part.status is recorded
+
+
+def test_a_part_not_being_cancelled_takes_what_the_provider_reports() -> None:
+    part = BatchPart(index=0, start=0, end=1, batch_id="b", status=BatchStatus.VALIDATING)
+    part.seen(BatchStatus.IN_PROGRESS)
+    assert part.status is BatchStatus.IN_PROGRESS
+
+
 @pytest.mark.parametrize(
     ("value", "terminal"),
     [
         ("validating", False),
         ("in_progress", False),
+        ("cancelling", False),
         ("completed", True),
         ("failed", True),
         ("expired", True),

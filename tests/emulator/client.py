@@ -69,12 +69,15 @@ class EmulatorClient:
         self._call("POST", "rate_limit", {"rps": rps, "provider": provider})
 
     def plan_batches(self, provider: str, states: list[str], partial: Partial = None,
-                     count: Optional[int] = None) -> None:
+                     count: Optional[int] = None, cancelling: Optional[int] = 1) -> None:
         """States reported on successive retrieves of batches created from now on
         (the next `count` ones if given). `partial`: answered requests (int) or
-        fraction of them (float) for expired or cancelled batches."""
+        fraction of them (float) for expired or cancelled batches. `cancelling`:
+        retrieves after a cancel request that still report cancelling before it ends as
+        cancelled; None keeps it cancelling until `set_batch_state` ends it."""
         self._call("POST", "plan", {"provider": provider, "states": states,
-                                    "partial": partial, "count": count})
+                                    "partial": partial, "count": count,
+                                    "cancelling": cancelling})
 
     def set_batch_state(self, provider: str, batch_id: str, state: str,
                         partial: Partial = None) -> dict:

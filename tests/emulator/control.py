@@ -8,6 +8,7 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
+from .lifecycle import DEFAULT_CANCELLING
 from .state import EmulatorState, state_of
 
 BASE = "/_emulator"
@@ -99,7 +100,7 @@ async def plan(request: web.Request) -> dict:
     if not isinstance(states, list):
         raise ValueError("states must be a list")
     _state(request).set_plan(body.get("provider"), states, _check_partial(body.get("partial")),
-                             body.get("count"))
+                             body.get("count"), body.get("cancelling", DEFAULT_CANCELLING))
     return {"ok": True}
 
 

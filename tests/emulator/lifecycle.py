@@ -4,6 +4,12 @@ Each provider module renders a `Batch` in its own vocabulary; this module only k
 the canonical states below and which requests got answers. A batch reports its
 states from a queue: `create` shows the first planned state without using it up,
 each retrieve takes the next one, and the last one stays.
+
+A cancel is not instant on the real APIs: the batch reports `cancelling` (OpenAI
+`cancelling`, Anthropic `canceling`; the Gemini API has no such state and shows the
+batch running) while the requests in flight finish, and only later `cancelled`. Here
+it stays `cancelling` for `cancelling` retrieves after the cancel request, or, when
+`cancelling` is None, until the control API ends it.
 """
 
 from __future__ import annotations
@@ -41,7 +47,8 @@ _PROVIDER_NAMES = {
         "cancelling": "canceling", "completed": "ended", "expired": "ended",
         "cancelled": "ended",
     },
-    # The Gemini API has no cancelling state: a cancel shows as RUNNING until done.
+    # The Gemini API's BatchState has no cancelling value: a batch being cancelled shows
+    # as RUNNING until it ends (the SDK's JOB_STATE_CANCELLING is Vertex AI's).
     "gemini": {
         "pending": "BATCH_STATE_PENDING", "running": "BATCH_STATE_RUNNING",
         "finalizing": "BATCH_STATE_RUNNING", "cancelling": "BATCH_STATE_RUNNING",
@@ -51,6 +58,8 @@ _PROVIDER_NAMES = {
 }
 
 DEFAULT_PLAN = ("pending", "completed")
+#: Retrieves after a cancel request that still report `cancelling`, unless planned otherwise.
+DEFAULT_CANCELLING = 1
 
 SUCCEEDED, ERRORED, EXPIRED, CANCELLED = "succeeded", "errored", "expired", "cancelled"
 
@@ -110,6 +119,7 @@ class Batch:
     seed: int
     plan: list[str]
     partial: Union[int, float, None] = None
+    cancelling: Optional[int] = DEFAULT_CANCELLING  # None: until the control API ends it
     extra: dict = field(default_factory=dict)  # provider-specific fields
     errors: list = field(default_factory=list)  # batch-level validation errors
     created_at: float = field(default_factory=time.time)
@@ -156,12 +166,18 @@ class Batch:
         self._enter(state)
 
     def cancel(self) -> bool:
-        """A cancel request: cancelling now, cancelled on the next retrieve."""
+        """A cancel request: `cancelling` now and for `cancelling` more retrieves, then
+        `cancelled`. Asking again while it is cancelling changes nothing."""
         if self.done:
             return False
+        if self.current == "cancelling":
+            return True
         self.entered.setdefault("cancel_requested", time.time())
         self._enter("cancelling")
-        self.queue = deque(["cancelled"])
+        if self.cancelling is None:
+            self.queue = deque()
+        else:
+            self.queue = deque(["cancelling"] * self.cancelling + ["cancelled"])
         return True
 
     def _enter(self, state: str) -> None:

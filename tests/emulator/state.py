@@ -14,7 +14,7 @@ from typing import Any, Optional, Union
 from aiohttp import web
 
 from .faults import PROVIDERS, FaultDecision, FaultRule, TokenBucket, decide
-from .lifecycle import DEFAULT_PLAN, TERMINAL, Batch, Item, canonical
+from .lifecycle import DEFAULT_CANCELLING, DEFAULT_PLAN, TERMINAL, Batch, Item, canonical
 
 RECORD_LIMIT = 2000
 
@@ -36,6 +36,8 @@ class Plan:
     states: list[str]
     partial: Union[int, float, None] = None
     remaining: Optional[int] = None  # None: every batch created from now on
+    # Retrieves a cancelled batch reports `cancelling` for; None: until set_batch_state ends it.
+    cancelling: Optional[int] = DEFAULT_CANCELLING
 
 
 class EmulatorState:
@@ -135,13 +137,17 @@ class EmulatorState:
 
     # ---- batches ---------------------------------------------------------
     def set_plan(self, provider: str, states: list[str], partial=None,
-                 count: Optional[int] = None) -> None:
+                 count: Optional[int] = None,
+                 cancelling: Optional[int] = DEFAULT_CANCELLING) -> None:
         if provider not in PROVIDERS or provider == "openrouter":
             raise ValueError(f"no batches for provider {provider!r}")
         canon = [canonical(s, provider) for s in states]
         if not canon:
             raise ValueError("a plan needs at least one state")
-        self.plans[provider] = Plan(canon, partial, count)
+        if cancelling is not None and (isinstance(cancelling, bool)
+                                       or not isinstance(cancelling, int) or cancelling < 0):
+            raise ValueError("cancelling is a number of retrieves (0 or more), or null")
+        self.plans[provider] = Plan(canon, partial, count, cancelling)
 
     def take_plan(self, provider: str) -> Plan:
         plan = self.plans.get(provider)
@@ -162,6 +168,7 @@ class EmulatorState:
             states = [states[0] if states[0] not in TERMINAL else "pending", "failed"]
         batch = Batch(provider=provider, id=batch_id, seq=self.next_seq(), items=items,
                       seed=self.seed, plan=states, partial=plan.partial,
+                      cancelling=plan.cancelling,
                       errors=list(errors or []), extra=dict(extra))
         self.batches[(provider, batch_id)] = batch
         return batch

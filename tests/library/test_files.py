@@ -96,16 +96,30 @@ def test_the_cli_and_the_library_share_one_cache(loom, call_log, monkeypatch):
     assert "cache hits=2, provider calls=0" in result.out
 
 
+def test_a_submitted_file_is_fetched_from_another_folder(home, tmp_path, monkeypatch):
+    Path("proj").mkdir()
+    write_json("proj/p.json", ITEMS)
+    Loom("echo", "upper").submit_file("proj/p.json")
+    expected = Path("proj/p_results_echo_upper.json").resolve()
+    monkeypatch.chdir(tmp_path)
+    [outcome] = Loom("echo", "upper").fetch()
+    assert outcome.problem is None and outcome.output_path == str(expected)
+    assert [r["llm_response"] for r in read_json(str(expected))] == ["HELLO THERE", "SECOND ROW"]
+
+
 def test_submit_then_fetch_merges_and_forgets_the_batch(home):
     write_json("p.json", ITEMS)
     loom = Loom("echo", "upper")
     submitted = loom.submit_file("p.json", output="merged.json")
     job = submitted.job
-    assert job.provider == "echo" and job.model == "upper" and job.output_path == "merged.json"
+    assert job.provider == "echo" and job.model == "upper"
+    # Remembered absolute: whoever fetches, from wherever, writes the same file.
+    assert job.output_path == str(Path("merged.json").resolve())
+    assert job.original_file_path == str(Path("p.json").resolve())
     assert list((home / "batches").glob("echo_*.json"))
     [outcome] = loom.fetch()
     assert outcome.status is BatchStatus.COMPLETED and outcome.problem is None
-    assert outcome.output_path == "merged.json" and outcome.rows == 2
+    assert outcome.output_path == job.output_path and outcome.rows == 2
     assert [r["llm_response"] for r in read_json("merged.json")] == ["HELLO THERE", "SECOND ROW"]
     assert not list((home / "batches").glob("*.json"))
     assert loom.fetch() == []

@@ -278,7 +278,7 @@ def test_batch_submit_status_results_in_any_order(emulator):
     (["running", "running", "completed"],
      [BatchStatus.IN_PROGRESS, BatchStatus.IN_PROGRESS, BatchStatus.COMPLETED]),
     (["pending", "cancelling", "cancelled"],
-     [BatchStatus.IN_PROGRESS, BatchStatus.IN_PROGRESS, BatchStatus.CANCELLED]),
+     [BatchStatus.IN_PROGRESS, BatchStatus.CANCELLING, BatchStatus.CANCELLED]),
     (["running", "expired"], [BatchStatus.IN_PROGRESS, BatchStatus.EXPIRED]),
 ])
 def test_batch_status_sequences(emulator, states, expected):
@@ -304,6 +304,7 @@ def test_cancel_and_the_results_of_a_cancelled_batch(emulator):
     batch_id = batch.submit(MODEL, requests_for(["a", "b", "c"]), GenerationSettings(), {})
     batch.cancel(batch_id)
     assert emulator.calls("anthropic", "batches_cancel") == 1
+    assert batch.status(batch_id) is BatchStatus.CANCELLING
     assert batch.status(batch_id) is BatchStatus.CANCELLED
     results = dict(batch.results(batch_id))
     assert sorted(results) == ["row-0", "row-1", "row-2"]

@@ -165,7 +165,7 @@ def batch(processing_status="ended", cancel=False, **counts) -> MessageBatch:
 
 @pytest.mark.parametrize("made, expected", [
     (batch("in_progress", processing=3), BatchStatus.IN_PROGRESS),
-    (batch("canceling", cancel=True, processing=3), BatchStatus.IN_PROGRESS),
+    (batch("canceling", cancel=True, processing=3), BatchStatus.CANCELLING),
     (batch(succeeded=3), BatchStatus.COMPLETED),
     (batch(errored=3), BatchStatus.COMPLETED),
     (batch(succeeded=1, expired=2), BatchStatus.COMPLETED),

@@ -204,6 +204,8 @@ def test_cancel(emulator, make):
     name = adapter.submit(MODEL, requests_for(["x"]), PLAIN, META)
     adapter.cancel(name)
     assert emulator.calls("gemini", "batches_cancel") == 1
+    # The Gemini API has no cancelling state: the batch runs on until it has stopped.
+    assert adapter.status(name) is BatchStatus.IN_PROGRESS
     assert adapter.status(name) is BatchStatus.CANCELLED
 
 

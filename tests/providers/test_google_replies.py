@@ -130,7 +130,8 @@ def test_thoughts_are_left_out_of_the_text_and_billed_as_output(canned):
 @pytest.mark.parametrize("state, expected", [
     ("JOB_STATE_QUEUED", BatchStatus.VALIDATING), ("BATCH_STATE_PENDING", BatchStatus.VALIDATING),
     ("JOB_STATE_RUNNING", BatchStatus.IN_PROGRESS), ("JOB_STATE_PAUSED", BatchStatus.IN_PROGRESS),
-    ("JOB_STATE_CANCELLING", BatchStatus.IN_PROGRESS),
+    ("JOB_STATE_CANCELLING", BatchStatus.CANCELLING),
+    ("BATCH_STATE_CANCELLING", BatchStatus.CANCELLING),
     ("JOB_STATE_UPDATING", BatchStatus.IN_PROGRESS),
     ("BATCH_STATE_SUCCEEDED", BatchStatus.COMPLETED),
     ("JOB_STATE_PARTIALLY_SUCCEEDED", BatchStatus.COMPLETED),

@@ -101,7 +101,7 @@ def test_status_maps_every_state(emulator):
 
 @pytest.mark.parametrize("state, status", [
     ("failed", BatchStatus.FAILED), ("expired", BatchStatus.EXPIRED),
-    ("cancelled", BatchStatus.CANCELLED), ("cancelling", BatchStatus.IN_PROGRESS),
+    ("cancelled", BatchStatus.CANCELLED), ("cancelling", BatchStatus.CANCELLING),
 ])
 def test_terminal_and_transitional_states(emulator, state, status):
     provider = adapter()
@@ -170,6 +170,7 @@ def test_cancel(emulator):
     batch_id = submit(provider, ["a", "b", "c"])
     provider.cancel(batch_id)
     assert emulator.calls("openai", "batches_cancel") == 1
+    assert provider.status(batch_id) is BatchStatus.CANCELLING
     assert provider.status(batch_id) is BatchStatus.CANCELLED
     answers = dict(provider.results(batch_id))
     assert {a.error for a in answers.values()} == {

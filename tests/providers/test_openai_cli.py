@@ -207,18 +207,21 @@ def test_batch_csv_gzip_input(env, loom):
     assert_each_row_has_its_own_answer(rows, "q")
 
 
-@pytest.mark.parametrize("state", ["in_progress", "finalizing", "cancelling"])
-def test_fetch_reports_a_running_batch(env, loom, home, state):
+@pytest.mark.parametrize("state, shown", [
+    ("in_progress", BatchStatus.IN_PROGRESS), ("finalizing", BatchStatus.IN_PROGRESS),
+    # Cancelled on the dashboard, say: still stopping.
+    ("cancelling", BatchStatus.CANCELLING)])
+def test_fetch_reports_a_running_batch(env, loom, home, state, shown):
     write_json("p.json", [{"id": 1, "prompt": "a"}])
     env.plan_batches("openai", [state])
     batch_id = submit(loom)
     result = loom("fetch")
     assert result.code == 0, result.err
-    assert result.out.strip() == (f"Batch {batch_id} (openai, {MODEL}): in_progress — "
-                                  f"{BatchStatus.IN_PROGRESS.explanation}")
+    assert result.out.strip() == (f"Batch {batch_id} (openai, {MODEL}): {shown.value} — "
+                                  f"{shown.explanation}")
     saved = state_of(home, batch_id)
-    assert saved["status"] == "in_progress"
-    assert [part["status"] for part in saved["parts"]] == ["in_progress"]
+    assert saved["status"] == shown.value
+    assert [part["status"] for part in saved["parts"]] == [shown.value]
 
 
 def test_fetch_reports_a_failed_batch_and_merges_nothing(env, loom, home):

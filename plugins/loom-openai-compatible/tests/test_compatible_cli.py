@@ -295,6 +295,28 @@ def test_batch_of_a_named_endpoint_is_fetched_by_its_name(env, loom, home):
     assert_answered(f"p_results_openai-compatible_vllm_{MODEL}.json")
 
 
+def test_a_cancelled_batch_is_cancelling_until_the_server_has_stopped_it(env, loom, home,
+                                                                          monkeypatch):
+    monkeypatch.setenv("OPENAI_COMPATIBLE_BASE_URL", openai_url(env))
+    env.plan_batches("openai", ["running"], cancelling=None)
+    write_prompts()
+    batch_id = submitted_id(loom("run", "-f", "p.json", "-p", "openai-compatible", "-m", MODEL))
+    cancelled = loom("cancel", "--id", batch_id)
+    assert cancelled.code == 0, cancelled.err
+    assert "status=cancelling" in cancelled.out
+    still = loom("fetch")
+    assert still.code == 0, still.err
+    assert still.out.strip() == (f"Batch {batch_id} (openai-compatible, {MODEL}): cancelling — "
+                                 f"{BatchStatus.CANCELLING.explanation}")
+    env.set_batch_state("openai", batch_id, "cancelled", partial=1)
+    ended = loom("fetch")
+    assert ended.code == 1
+    assert ended.out.startswith(f"Batch {batch_id} (openai-compatible): cancelled — ")
+    rows = read_json(OUT)
+    assert sum(row["llm_error"] is None for row in rows) == 1
+    assert state_files(home) == []
+
+
 def test_a_server_without_a_batch_api_is_a_one_line_error(env, loom, home):
     write_prompts()
     url = no_batches_url(env)

@@ -6,6 +6,7 @@ job the same way. Data goes to stdout; problems to stderr.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from loom_core.model import BatchJob, BatchStatus
@@ -14,7 +15,17 @@ from loom_core.services.submit import SubmitOutcome
 
 from .words import cli_words
 
-__all__ = ["part_lines", "report_fetched", "report_submitted"]
+__all__ = ["part_lines", "report_fetched", "report_submitted", "shown_path"]
+
+
+def shown_path(path: str) -> str:
+    """A remembered path as the user would have typed it: relative to the working directory
+    when it lies under it, else absolute (jobs remember their paths absolute)."""
+    here = os.getcwd()
+    absolute = os.path.abspath(path)
+    if os.path.commonpath([here, absolute]) == here:
+        return os.path.relpath(absolute, here)
+    return absolute
 
 _UNSUCCESSFUL = (BatchStatus.FAILED, BatchStatus.EXPIRED, BatchStatus.CANCELLED)
 
@@ -32,7 +43,7 @@ def report_submitted(outcome: SubmitOutcome) -> None:
     if job is None:
         written = outcome.written
         print(f"All {outcome.rows:,} rows were answered from the cache; nothing was sent. "
-              f"-> {written.output_path if written else '?'}")
+              f"-> {shown_path(written.output_path) if written else '?'}")
         return
     if len(job.parts) == 1:
         print(f"Batch submitted. id={job.batch_id} provider={job.provider}")
@@ -56,11 +67,11 @@ def report_fetched(outcome: FetchOutcome) -> bool:
         return False
     merged = outcome.merged
     if merged is not None and outcome.status is BatchStatus.COMPLETED:
-        print(f"Fabric complete. id={name} -> {outcome.output_path}")
+        print(f"Fabric complete. id={name} -> {shown_path(outcome.output_path)}")
     elif merged is not None:
         print(f"Batch {name} ({job.provider}): {outcome.status.value} — "
               f"{outcome.status.explanation} Kept the {merged.answered:,} answers it has "
-              f"-> {outcome.output_path}")
+              f"-> {shown_path(outcome.output_path)}")
     else:
         print(f"Batch {name} ({job.provider}, {job.model}): {outcome.status.value} — "
               f"{outcome.status.explanation}")

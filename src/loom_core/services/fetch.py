@@ -94,7 +94,7 @@ def _fetch(job: BatchJob, provider_for: Callable[[BatchJob], BatchProvider],
         find_or_send_unrecorded(job, provider=provider, codec=codec, store=store)
         for part in job.parts:
             if not part.status.is_terminal:
-                part.status = provider.status(part.batch_id)
+                part.seen(provider.status(part.batch_id))
     except Exception as error:  # an SDK error the adapter did not translate is still one job's
         return _record_unknown(job, store, error)
 
@@ -178,7 +178,8 @@ def _record_unknown(job: BatchJob, store: StateStore, error: Exception) -> Fetch
     if not isinstance(error, LoomError):
         error = ProviderError(f"{type(error).__name__}: {error}")
     for part in job.parts:
-        if not part.status.is_terminal:
+        # A cancel asked for is remembered through a failed look: the provider may not say.
+        if not part.status.is_terminal and part.status is not BatchStatus.CANCELLING:
             part.status = BatchStatus.UNKNOWN
     job.status = BatchStatus.UNKNOWN
     store.save(job)

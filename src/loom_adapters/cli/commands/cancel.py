@@ -28,8 +28,8 @@ def handle(args: argparse.Namespace) -> int:
             all_well = False
             continue
         print(f"Cancel requested. id={name} provider={job.provider} "
-              f"status={outcome.status.value} (answers it finished are merged by the next "
-              f"loom fetch)")
+              f"status={outcome.status.value} (loom fetch merges the answers it finished "
+              f"once the provider has stopped it)")
         for line in part_lines(job):
             print(line)
     if not cancelled_any:

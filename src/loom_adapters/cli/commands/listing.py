@@ -7,6 +7,7 @@ import sys
 
 from loom_core.errors import StateError
 
+from ..reports import shown_path
 from ._common import open_app
 
 _COLUMNS = ("BATCH ID", "PROVIDER", "MODEL", "STATUS", "CREATED", "SOURCE")
@@ -20,7 +21,7 @@ def handle(args: argparse.Namespace) -> int:
             continue
         single = len(entry.parts) == 1
         rows.append((entry.batch_id if single else entry.job_id, entry.provider, entry.model,
-                     entry.status.value, entry.created_at, entry.original_file_path))
+                     entry.status.value, entry.created_at, shown_path(entry.original_file_path)))
         if not single:
             # The parts of a job sent as several provider batches, under it.
             rows.extend((f"  {part.batch_id or '(not sent yet)'}", "", "",

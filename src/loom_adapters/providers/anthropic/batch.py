@@ -4,7 +4,7 @@
   (a plain dict, so temperature/top_p/top_k sit in it directly). The API has no batch
   metadata, so ``metadata`` is not sent. Limits are checked before sending: at most 100,000
   requests and 256 MB per batch, custom ids matching ``^[a-zA-Z0-9_-]{1,64}$``.
-- status: ``in_progress`` and ``canceling`` are in progress; ``ended`` says only that
+- status: ``in_progress`` is in progress and ``canceling`` cancelling; ``ended`` says only that
   processing stopped, so how it ended is read from ``request_counts`` and
   ``cancel_initiated_at`` (``batch_status``).
 - results: streams the JSONL lines (``messages.batches.results``), yielding every line:
@@ -47,8 +47,10 @@ MAX_BYTES = 256 * 1024 * 1024
 def batch_status(batch: Any) -> BatchStatus:
     """Loom's status for an Anthropic ``MessageBatch``."""
     processing = batch.processing_status
-    if processing in ("in_progress", "canceling"):
+    if processing == "in_progress":
         return BatchStatus.IN_PROGRESS
+    if processing == "canceling":
+        return BatchStatus.CANCELLING
     if processing != "ended":
         raise PermanentError(f"anthropic reported an unrecognised batch status {processing!r}")
     counts = batch.request_counts

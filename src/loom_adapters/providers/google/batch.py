@@ -57,13 +57,15 @@ _DISPLAY_NAME_LIMIT = 128
 _NAME = re.compile(r"batches/[^/\s]+")
 
 #: Gemini's job states (``BATCH_STATE_*`` on the wire, ``JOB_STATE_*`` in the SDK) -> Loom's.
+#: The Gemini API shows a batch being cancelled as running (its BatchState has no cancelling
+#: value); Loom remembers the cancel it asked for, so that batch still reads ``cancelling``.
 _STATUSES = {
     "PENDING": BatchStatus.VALIDATING,
     "QUEUED": BatchStatus.VALIDATING,
     "RUNNING": BatchStatus.IN_PROGRESS,
     "UPDATING": BatchStatus.IN_PROGRESS,
     "PAUSED": BatchStatus.IN_PROGRESS,
-    "CANCELLING": BatchStatus.IN_PROGRESS,
+    "CANCELLING": BatchStatus.CANCELLING,
     "SUCCEEDED": BatchStatus.COMPLETED,
     "PARTIALLY_SUCCEEDED": BatchStatus.COMPLETED,
     "FAILED": BatchStatus.FAILED,

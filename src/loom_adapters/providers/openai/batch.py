@@ -54,9 +54,10 @@ _MAX_KEY, _MAX_VALUE = 64, 512
 _STATUSES = {
     "validating": BatchStatus.VALIDATING,
     "in_progress": BatchStatus.IN_PROGRESS,
-    # Still on their way to a final state: loom fetch must look again.
+    # Still on its way to a final state: loom fetch must look again.
     "finalizing": BatchStatus.IN_PROGRESS,
-    "cancelling": BatchStatus.IN_PROGRESS,
+    # Up to 10 minutes after a cancel, before "cancelled".
+    "cancelling": BatchStatus.CANCELLING,
     "completed": BatchStatus.COMPLETED,
     "failed": BatchStatus.FAILED,
     "expired": BatchStatus.EXPIRED,

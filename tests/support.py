@@ -68,3 +68,11 @@ def fetch_summary(model: str, rows: int, answered: list[str], cached: int = 0) -
     done = len(answered) + cached
     return (f"  {rows} rows: {done} answered ({cached} from the cache), {rows - done} errors; "
             f"tokens {tokens_in} in / {tokens_out} out")
+
+
+def said(error) -> str:
+    """A Loom error as the command line words it (its flags for the options the error names),
+    without the ``Error:`` opening the CLI adds."""
+    from loom_adapters.cli.words import cli_words
+
+    return error.render(cli_words)

@@ -13,6 +13,7 @@ import pytest
 from loom_core.errors import InputError
 from loom_core.model import Record
 from loom_adapters.codecs import CsvCodec
+from tests.support import said
 
 NASTY_HEADER = ["id", "text", "llm_response", "note", "ünïcode"]
 NASTY_ROWS = [
@@ -179,7 +180,7 @@ def test_write_calls_values_once_per_row_in_order(tmp_path: Path) -> None:
 def _error(path: Path, prompt_column: str | None = "text") -> str:
     with pytest.raises(InputError) as caught:
         list(CsvCodec().read(str(path), prompt_column))
-    message = str(caught.value)
+    message = said(caught.value)
     assert "\n" not in message
     assert caught.value.exit_code == 2
     return message

@@ -19,6 +19,7 @@ from loom_adapters.codecs import ParquetCodec, parquet_codec
 from loom_core.errors import InputError
 from loom_core.model import Record
 from loom_core.template import PromptTemplate
+from tests.support import said
 
 UTC = datetime.timezone.utc
 
@@ -192,7 +193,7 @@ def _error(path: Path | str, prompt_column: str | None = "text",
            template: PromptTemplate | None = None) -> str:
     with pytest.raises(InputError) as caught:
         list(ParquetCodec().read(str(path), prompt_column, template))
-    message = str(caught.value)
+    message = said(caught.value)
     assert "\n" not in message
     assert caught.value.exit_code == 2
     return message

@@ -107,7 +107,7 @@ def test_errors_are_raised_as_loom_errors(openai_env):
     openai_env.add_fault(provider="openai", endpoint="chat", status=429, quota=True, times=1)
     with pytest.raises(QuotaExhaustedError):
         Loom("openai", MODEL).generate("z")
-    with pytest.raises(UnsupportedError, match="openai does not support --top-k"):
+    with pytest.raises(UnsupportedError, match="openai does not support top_k$"):
         Loom("openai", MODEL, top_k=5).generate_many(["a", "b"])
 
 

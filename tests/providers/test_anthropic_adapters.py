@@ -27,6 +27,7 @@ from loom_core.providers import ProviderConfig, ProviderSpec
 from loom_core.calls import CallRunner, Outcome
 from loom_core.retry import RetryPolicy
 from tests.emulator.replies import FAIL_MARKER, count_words, reply_text
+from tests.support import said
 
 MODEL = "claude-emu"
 KEY = "sk-ant-test-key"
@@ -113,7 +114,7 @@ def test_every_setting_arrives_in_the_body(emulator):
 ])
 def test_unsupported_settings_raise_before_any_call(emulator, settings, flag):
     error = sync_error(settings=settings)
-    assert isinstance(error, UnsupportedError) and flag in str(error)
+    assert isinstance(error, UnsupportedError) and flag in said(error)
     with pytest.raises(UnsupportedError):
         AnthropicBatch(config()).submit(MODEL, [BatchRequest("row-0", "x")], settings, {})
     assert emulator.stats()["calls"] == {}
@@ -122,7 +123,7 @@ def test_unsupported_settings_raise_before_any_call(emulator, settings, flag):
 def test_a_max_tokens_the_sdk_will_not_send_without_streaming(emulator):
     error = sync_error(settings=GenerationSettings(max_tokens=64_000))
     assert isinstance(error, UnsupportedError)
-    assert "--max-tokens 64000" in str(error) and "batch mode" in str(error)
+    assert "--max-tokens 64000" in said(error) and "batch mode" in said(error)
     assert emulator.calls("anthropic") == 0
     # The batch API has no such limit: the same setting goes out as asked.
     batch = AnthropicBatch(config())

@@ -34,6 +34,7 @@ from loom_core.errors import (
     UnsupportedError,
 )
 from loom_core.model import BatchStatus, Completion, GenerationSettings
+from tests.support import said
 
 # ---- request ---------------------------------------------------------------------------
 
@@ -87,7 +88,8 @@ def test_json_mode_is_a_system_instruction():
 def test_settings_the_messages_api_lacks_are_refused(field, flag):
     with pytest.raises(UnsupportedError) as error:
         build_params("m", "p", GenerationSettings(**{field: 1}))
-    assert str(error.value) == f"anthropic does not support {flag}"
+    assert said(error.value) == f"anthropic does not support {flag}"
+    assert str(error.value) == f"anthropic does not support {field}"
     assert error.value.exit_code == 2
 
 

@@ -6,6 +6,8 @@ at the domain error each fault becomes. Nothing of the SDK is patched.
 
 from __future__ import annotations
 
+import re
+
 import asyncio
 import socket
 import time
@@ -27,6 +29,7 @@ from loom_core.model import GenerationSettings
 from loom_core.providers import ProviderConfig
 from loom_core.retry import RetryPolicy
 from tests.emulator.replies import count_words, reply_text
+from tests.support import said
 
 MODEL = "gemini-emu"
 PLAIN = GenerationSettings()
@@ -111,8 +114,9 @@ def test_extra_overrides_a_setting_and_is_not_changed_by_use(emulator):
 
 def test_unsupported_settings_raise_before_any_call(emulator):
     too_many = GenerationSettings(stop=("a", "b", "c", "d", "e", "f"))
-    with pytest.raises(UnsupportedError, match="google does not support --stop"):
+    with pytest.raises(UnsupportedError) as refused:
         generate(GoogleSync(config(emulator)), "x", too_many)
+    assert re.search("google does not support --stop", said(refused.value))
     with pytest.raises(UnsupportedError):
         count(GoogleTokens(config(emulator)), "x", too_many)
     assert emulator.calls("gemini") == 0

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Any, TextIO
 
-from loom_core.errors import InputError
+from loom_core.errors import InputError, Option
 from loom_core.model import Record
 from loom_core.template import PromptTemplate
 from loom_core.ports import RowValues
@@ -115,7 +115,8 @@ class _Table:
             return
         if self.prompt_column is None:
             raise InputError(
-                f"CSV input needs --col to name the prompt column (columns: {listed})"
+                "CSV input needs ", Option("prompt_column"),
+                f" to name the prompt column (columns: {listed})"
             )
         if self.prompt_column not in header:
             raise InputError(

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from loom_core.errors import InputError
+from loom_core.errors import InputError, Option
 from loom_core.model import Record
 from loom_core.ports import RowValues
 from loom_core.template import PromptTemplate
@@ -191,7 +191,8 @@ def _check_columns(path: str, parquet: pq.ParquetFile, prompt_column: str | None
                              f"(columns: {listed})")
         return needed
     if prompt_column is None:
-        raise InputError(f"Parquet input needs --col to name the prompt column (columns: {listed})")
+        raise InputError("Parquet input needs ", Option("prompt_column"),
+                         f" to name the prompt column (columns: {listed})")
     if prompt_column not in names:
         raise InputError(f"{path} has no column '{prompt_column}' (columns: {listed})")
     return [prompt_column]
@@ -207,8 +208,8 @@ def _require_text(path: str, parquet: pq.ParquetFile, prompt_column: str | None,
     value_kind = kind.value_type if pa.types.is_dictionary(kind) else kind
     if not (pa.types.is_string(value_kind) or pa.types.is_large_string(value_kind)
             or getattr(pa.types, "is_string_view", lambda _t: False)(value_kind)):
-        raise InputError(f"{path}: column '{prompt_column}' holds {kind}, not text "
-                         f"(use --template to build prompts from other columns)")
+        raise InputError(f"{path}: column '{prompt_column}' holds {kind}, not text (use ",
+                         Option("template"), " to build prompts from other columns)")
 
 
 def _batches(path: str, parquet: pq.ParquetFile,

@@ -25,6 +25,7 @@ import anthropic
 from loom_core.errors import (
     AuthenticationError,
     LoomError,
+    Option,
     PermanentError,
     ProviderError,
     TransientError,
@@ -84,9 +85,9 @@ def translate(error: BaseException, *, api_key: str | None = None,
     if isinstance(error, ValueError) and _NEEDS_STREAMING in str(error):
         asked = f" {max_tokens}" if max_tokens is not None else ""
         return UnsupportedError(
-            f"anthropic does not support --max-tokens{asked} without streaming, which Loom's "
-            f"sync mode does not use: lower --max-tokens (at most 21333, less for some models) "
-            f"or use batch mode"
+            "anthropic does not support ", Option("max_tokens"), f"{asked} without streaming, "
+            f"which Loom's sync mode does not use: lower ", Option("max_tokens"),
+            " (at most 21333, less for some models) or use batch mode"
         )
     if isinstance(error, anthropic.AnthropicError):
         return PermanentError(one_line(f"anthropic: {error}", api_key))

@@ -25,7 +25,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from loom_core.errors import UnsupportedError
+from loom_core.errors import Option, UnsupportedError
 from loom_core.model import GenerationSettings
 
 __all__ = [
@@ -49,12 +49,8 @@ JSON_INSTRUCTION = (
 #: What the Message Batches API accepts as a custom id.
 CUSTOM_ID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
-# Settings the Messages API has no field for, with the CLI flag the user would have typed.
-_UNSUPPORTED = (
-    ("seed", "--seed"),
-    ("presence_penalty", "--presence-penalty"),
-    ("frequency_penalty", "--frequency-penalty"),
-)
+# Settings the Messages API has no field for.
+_UNSUPPORTED = ("seed", "presence_penalty", "frequency_penalty")
 
 # Keys of the body that ``messages.create`` takes as named arguments; the rest (temperature,
 # top_p, top_k, anything from ``extra``) must travel in ``extra_body``.
@@ -74,9 +70,9 @@ def _system_prompt(settings: GenerationSettings) -> str | None:
 
 def build_params(model: str, prompt: str, settings: GenerationSettings) -> dict[str, Any]:
     """The Messages API body for one prompt, or ``UnsupportedError`` for a setting it lacks."""
-    for field, flag in _UNSUPPORTED:
+    for field in _UNSUPPORTED:
         if getattr(settings, field) is not None:
-            raise UnsupportedError(f"anthropic does not support {flag}")
+            raise UnsupportedError("anthropic does not support ", Option(field))
     if settings.extra.get("stream"):
         # Loom reads whole responses; a stream would arrive as an object it cannot merge.
         raise UnsupportedError("anthropic: Loom does not support streaming (extra 'stream')")

@@ -22,7 +22,7 @@ import httpx2
 from google import genai
 from google.genai import types
 
-from loom_core.errors import AuthenticationError
+from loom_core.errors import AuthenticationError, Option
 from loom_core.providers import ProviderConfig
 
 from ..connection_pools import Pools, limits, shared_tls_context
@@ -47,7 +47,8 @@ def _client(config: ProviderConfig, options: types.HttpOptions) -> genai.Client:
         return genai.Client(api_key=config.api_key, http_options=options)
     except ValueError as error:  # no key given and none in GOOGLE_API_KEY / GEMINI_API_KEY
         raise AuthenticationError(
-            "No API key for google: pass --api-key or set GOOGLE_API_KEY.") from error
+            "No API key for google: pass ", Option("api_key"), " or set GOOGLE_API_KEY."
+        ) from error
 
 
 def make_async_clients(

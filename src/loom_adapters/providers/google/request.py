@@ -41,7 +41,7 @@ import pydantic
 from google.genai import _common, types
 from google.genai import models as _sdk_models
 
-from loom_core.errors import UnsupportedError
+from loom_core.errors import Option, UnsupportedError
 from loom_core.model import GenerationSettings
 
 __all__ = [
@@ -65,8 +65,8 @@ def check_supported(settings: GenerationSettings) -> None:
     """Raise ``UnsupportedError`` for a Loom setting Gemini cannot honour."""
     if len(settings.stop) > MAX_STOP_SEQUENCES:
         raise UnsupportedError(
-            f"google does not support --stop with more than {MAX_STOP_SEQUENCES} sequences "
-            f"(got {len(settings.stop)})")
+            "google does not support ", Option("stop"),
+            f" with more than {MAX_STOP_SEQUENCES} sequences (got {len(settings.stop)})")
 
 
 class GeminiRequest:
@@ -89,11 +89,11 @@ class GeminiRequest:
             try:
                 placed = _body_fields(api_client, _config({name: value}, params))
             except ValueError as error:  # a field only Vertex AI takes
-                raise UnsupportedError(f"google: --param {name}: {error}") from None
+                raise UnsupportedError("google: ", Option("extra"), f" {name}: {error}") from None
             if not placed:
                 raise UnsupportedError(
-                    f"google: --param {name} configures the google-genai client, not the "
-                    "request Gemini receives")
+                    "google: ", Option("extra"), f" {name} configures the google-genai "
+                    f"client, not the request Gemini receives")
         #: What ``config`` sets in the REST body, ``contents`` aside.
         self.body_fields = (
             _body_fields(api_client, self.config) if self.config is not None else {})
@@ -128,7 +128,8 @@ def _param_fields(extra: Mapping[str, Any]) -> dict[str, Any]:
         name = key if key in _CONFIG_FIELDS else _FIELD_BY_ALIAS.get(key)
         if name is None:
             raise UnsupportedError(
-                f"google: --param {key} is not a field of google-genai's GenerateContentConfig")
+                "google: ", Option("extra"),
+                f" {key} is not a field of google-genai's GenerateContentConfig")
         fields[name] = value
     return fields
 
@@ -139,8 +140,8 @@ def _config(fields: Mapping[str, Any], params: Mapping[str, Any]) -> types.Gener
     except pydantic.ValidationError as error:
         problem = error.errors()[0]
         where = ".".join(str(part) for part in problem["loc"])
-        flag = "--param " if problem["loc"] and problem["loc"][0] in params else ""
-        raise UnsupportedError(f"google: {flag}{where}: {problem['msg']}") from None
+        flag = (Option("extra"), " ") if problem["loc"] and problem["loc"][0] in params else ()
+        raise UnsupportedError("google: ", *flag, f"{where}: {problem['msg']}") from None
 
 
 def _body_fields(api_client: Any, config: types.GenerateContentConfig) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any
 
 import openai
 
-from loom_core.errors import PermanentError, ProviderError, UnsupportedError
+from loom_core.errors import PermanentError, ProviderError, Remedy, UnsupportedError
 from loom_core.model import (
     BatchLimits,
     BatchRequest,
@@ -139,7 +139,7 @@ class OpenAIBatch(BatchProvider, BatchFinder):
         if self.max_requests is not None and len(requests) > self.max_requests:
             raise UnsupportedError(
                 f"{name} does not support batches of more than {self.max_requests:,} requests "
-                f"(this one has {len(requests):,}); split the file or use --sync"
+                f"(this one has {len(requests):,}); split the file. ", Remedy.USE_SYNC
             )
         with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as lines:
             size = 0
@@ -153,7 +153,7 @@ class OpenAIBatch(BatchProvider, BatchFinder):
                 raise UnsupportedError(
                     f"{name} does not support batch files over "
                     f"{self.max_file_bytes / 1024 / 1024:,.0f} MB (this one is "
-                    f"{size / 1024 / 1024:,.0f} MB); split the file or use --sync"
+                    f"{size / 1024 / 1024:,.0f} MB); split the file. ", Remedy.USE_SYNC
                 )
             lines.seek(0)
             with translated(self._api_key, self._label):

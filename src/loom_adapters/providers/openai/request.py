@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from loom_core.errors import UnsupportedError
+from loom_core.errors import Option, UnsupportedError
 from loom_core.model import GenerationSettings
 
 __all__ = [
@@ -146,28 +146,28 @@ def _mentions_json(system: str | None, prompt: str) -> bool:
 
 # Sampling settings a reasoning model accepts only at their default value.
 _REASONING_DEFAULTS = (
-    ("temperature", "--temperature", 1.0),
-    ("top_p", "--top-p", 1.0),
-    ("presence_penalty", "--presence-penalty", 0.0),
-    ("frequency_penalty", "--frequency-penalty", 0.0),
+    ("temperature", 1.0),
+    ("top_p", 1.0),
+    ("presence_penalty", 0.0),
+    ("frequency_penalty", 0.0),
 )
 
 
 def _refuse_unsupported(model: str, settings: GenerationSettings, dialect: ChatDialect,
                         reasoning: bool) -> None:
     if settings.top_k is not None and not dialect.supports_top_k:
-        raise UnsupportedError(f"{dialect.name} does not support --top-k")
+        raise UnsupportedError(f"{dialect.name} does not support ", Option("top_k"))
     if dialect.max_stop is not None and len(settings.stop) > dialect.max_stop:
         raise UnsupportedError(
-            f"{dialect.name} does not support --stop with more than {dialect.max_stop} "
-            f"sequences ({len(settings.stop)} given)"
+            f"{dialect.name} does not support ", Option("stop"), f" with more than "
+            f"{dialect.max_stop} sequences ({len(settings.stop)} given)"
         )
     if not reasoning:
         return
-    for field, flag, default in _REASONING_DEFAULTS:
+    for field, default in _REASONING_DEFAULTS:
         value = getattr(settings, field)
         if value is not None and value != default:
             raise UnsupportedError(
-                f"{dialect.name} does not support {flag} with the reasoning model {model} "
-                f"(only the default, {default:g}, is accepted)"
+                f"{dialect.name} does not support ", Option(field), f" with the reasoning "
+                f"model {model} (only the default, {default:g}, is accepted)"
             )

@@ -41,7 +41,7 @@ def config(key: str = KEY, concurrency: int = 8, base_url: str | None = None) ->
 def generate(prompt: str, settings: GenerationSettings = GenerationSettings(),
              cfg: ProviderConfig | None = None) -> Completion:
     async def go() -> Completion:
-        adapter = AnthropicSync(cfg or config())
+        adapter = AnthropicSync.from_config(cfg or config())
         try:
             return await adapter.generate(MODEL, prompt, settings)
         finally:
@@ -116,7 +116,8 @@ def test_unsupported_settings_raise_before_any_call(emulator, settings, flag):
     error = sync_error(settings=settings)
     assert isinstance(error, UnsupportedError) and flag in said(error)
     with pytest.raises(UnsupportedError):
-        AnthropicBatch(config()).submit(MODEL, [BatchRequest("row-0", "x")], settings, {})
+        AnthropicBatch.from_config(config()).submit(MODEL, [BatchRequest("row-0", "x")],
+                                                    settings, {})
     assert emulator.stats()["calls"] == {}
 
 
@@ -126,7 +127,7 @@ def test_a_max_tokens_the_sdk_will_not_send_without_streaming(emulator):
     assert "--max-tokens 64000" in said(error) and "batch mode" in said(error)
     assert emulator.calls("anthropic") == 0
     # The batch API has no such limit: the same setting goes out as asked.
-    batch = AnthropicBatch(config())
+    batch = AnthropicBatch.from_config(config())
     batch.submit(MODEL, [BatchRequest("row-0", "x")], GenerationSettings(max_tokens=64_000), {})
     body = emulator.requests("anthropic", "batches_create")[-1]["json"]
     assert body["requests"][0]["params"]["max_tokens"] == 64_000
@@ -180,7 +181,7 @@ def test_loom_retry_loop_rides_out_overloads_with_one_request_per_attempt(emulat
     outcomes: list[Outcome] = []
 
     async def go() -> None:
-        adapter = AnthropicSync(config())
+        adapter = AnthropicSync.from_config(config())
         runner = CallRunner(1, RetryPolicy(max_retries=3, base_delay=0.001, max_delay=0.01))
         try:
             await runner.run(["again"],
@@ -200,7 +201,7 @@ def test_the_connection_pool_serves_the_whole_concurrency(emulator):
     emulator.set_latency(150)
 
     async def go() -> list[Completion]:
-        adapter = AnthropicSync(config(concurrency=12))
+        adapter = AnthropicSync.from_config(config(concurrency=12))
         try:
             return await asyncio.gather(*(adapter.generate(MODEL, f"q{i}", GenerationSettings())
                                           for i in range(12)))
@@ -217,7 +218,7 @@ def test_the_connection_pool_serves_the_whole_concurrency(emulator):
 
 def count(prompt: str, settings=GenerationSettings(), cfg=None) -> int:
     async def go() -> int:
-        counter = AnthropicTokens(cfg or config())
+        counter = AnthropicTokens.from_config(cfg or config())
         try:
             return await counter.count(MODEL, prompt, settings)
         finally:
@@ -253,7 +254,7 @@ def requests_for(prompts: list[str]) -> list[BatchRequest]:
 
 def test_batch_submit_status_results_in_any_order(emulator):
     prompts = [f"question number {i}" for i in range(7)] + [f"broken {FAIL_MARKER}"]
-    batch = AnthropicBatch(config())
+    batch = AnthropicBatch.from_config(config())
     settings = GenerationSettings(temperature=0.4, top_k=3, system="s", max_tokens=99)
     batch_id = batch.submit(MODEL, requests_for(prompts), settings, {"loom_source": "p.json"})
     body = emulator.requests("anthropic", "batches_create")[-1]["json"]
@@ -284,14 +285,14 @@ def test_batch_submit_status_results_in_any_order(emulator):
 ])
 def test_batch_status_sequences(emulator, states, expected):
     emulator.plan_batches("anthropic", states)
-    batch = AnthropicBatch(config())
+    batch = AnthropicBatch.from_config(config())
     batch_id = batch.submit(MODEL, requests_for(["a", "b"]), GenerationSettings(), {})
     assert [batch.status(batch_id) for _ in expected] == expected
 
 
 def test_expired_batch_with_partial_results_is_completed_and_keeps_every_line(emulator):
     emulator.plan_batches("anthropic", ["expired"], partial=2)
-    batch = AnthropicBatch(config())
+    batch = AnthropicBatch.from_config(config())
     batch_id = batch.submit(MODEL, requests_for(["a", "b", "c", "d"]), GenerationSettings(), {})
     assert batch.status(batch_id) is BatchStatus.COMPLETED
     results = dict(batch.results(batch_id))
@@ -301,7 +302,7 @@ def test_expired_batch_with_partial_results_is_completed_and_keeps_every_line(em
 
 
 def test_cancel_and_the_results_of_a_cancelled_batch(emulator):
-    batch = AnthropicBatch(config())
+    batch = AnthropicBatch.from_config(config())
     batch_id = batch.submit(MODEL, requests_for(["a", "b", "c"]), GenerationSettings(), {})
     batch.cancel(batch_id)
     assert emulator.calls("anthropic", "batches_cancel") == 1
@@ -313,20 +314,20 @@ def test_cancel_and_the_results_of_a_cancelled_batch(emulator):
 
 
 def test_results_before_the_end_and_unknown_batches(emulator):
-    batch = AnthropicBatch(config())
+    batch = AnthropicBatch.from_config(config())
     batch_id = batch.submit(MODEL, requests_for(["a"]), GenerationSettings(), {})
     with pytest.raises(PermanentError, match="has not ended yet"):
         list(batch.results(batch_id))
     with pytest.raises(PermanentError, match="HTTP 404"):
         batch.status("msgbatch_nope")
     with pytest.raises(AuthenticationError):
-        AnthropicBatch(config(key="bad-key")).status(batch_id)
+        AnthropicBatch.from_config(config(key="bad-key")).status(batch_id)
     with pytest.raises(TransientError):
-        AnthropicBatch(config(base_url=closed_port_url())).status(batch_id)
+        AnthropicBatch.from_config(config(base_url=closed_port_url())).status(batch_id)
 
 
 def test_batch_limits_are_checked_before_sending(emulator):
-    batch = AnthropicBatch(config())
+    batch = AnthropicBatch.from_config(config())
     with pytest.raises(PermanentError, match="custom id"):
         batch.submit(MODEL, [BatchRequest("row 1", "x")], GenerationSettings(), {})
     with pytest.raises(UnsupportedError, match="100,000"):

@@ -17,9 +17,9 @@ def _adapter(provider: str):
         return OpenAIBatch.from_config(ProviderConfig(api_key="k"))
     if provider == "anthropic":
         from loom_adapters.providers.anthropic.batch import AnthropicBatch
-        return AnthropicBatch(ProviderConfig(api_key="k"))
+        return AnthropicBatch.from_config(ProviderConfig(api_key="k"))
     from loom_adapters.providers.google.batch import GoogleBatch
-    return GoogleBatch(ProviderConfig(api_key="k"))
+    return GoogleBatch.from_config(ProviderConfig(api_key="k"))
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "google"])

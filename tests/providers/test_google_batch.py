@@ -36,7 +36,7 @@ def make(emulator):
 
     def build(key: str = "test-key", base_url: str | None = None, **options) -> GoogleBatch:
         url = base_url or emulator.env()["GOOGLE_GEMINI_BASE_URL"]
-        adapter = GoogleBatch(ProviderConfig(api_key=key, base_url=url), **options)
+        adapter = GoogleBatch.from_config(ProviderConfig(api_key=key, base_url=url), **options)
         made.append(adapter)
         return adapter
 

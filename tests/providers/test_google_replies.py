@@ -57,7 +57,7 @@ def canned():
 
 
 def answer(base_url: str):
-    adapter = GoogleSync(ProviderConfig(api_key="k", base_url=base_url))
+    adapter = GoogleSync.from_config(ProviderConfig(api_key="k", base_url=base_url))
 
     async def run():
         try:
@@ -141,7 +141,7 @@ def test_thoughts_are_left_out_of_the_text_and_billed_as_output(canned):
 def test_every_batch_state(canned, state, expected):
     url, replies = canned
     replies["/v1/batches/b1"] = {"name": "batches/b1", "metadata": {"state": state}}
-    adapter = GoogleBatch(ProviderConfig(api_key="k", base_url=url))
+    adapter = GoogleBatch.from_config(ProviderConfig(api_key="k", base_url=url))
     try:
         assert adapter.status("batches/b1") is expected
     finally:
@@ -154,7 +154,7 @@ def test_every_batch_state(canned, state, expected):
 def test_a_state_loom_does_not_know_is_an_error(canned, metadata):
     url, replies = canned
     replies["/v1/batches/b1"] = {"name": "batches/b1", "metadata": metadata}
-    adapter = GoogleBatch(ProviderConfig(api_key="k", base_url=url))
+    adapter = GoogleBatch.from_config(ProviderConfig(api_key="k", base_url=url))
     try:
         with pytest.raises(PermanentError, match="does not recognise"):
             adapter.status("b1")

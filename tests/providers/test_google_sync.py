@@ -67,7 +67,7 @@ def closed_port() -> int:
 # ---- answers ---------------------------------------------------------------------------
 
 def test_answer_usage_and_natural_end(emulator):
-    completion = generate(GoogleSync(config(emulator)), "tell me more")
+    completion = generate(GoogleSync.from_config(config(emulator)), "tell me more")
     assert completion.text == reply_text(MODEL, "tell me more")
     assert completion.finish_reason is None and completion.error is None
     assert completion.input_tokens == 3
@@ -86,7 +86,7 @@ def test_every_setting_arrives_in_the_body(emulator):
         extra={"candidate_count": 1,
                "safetySettings": [{"category": "HARM_CATEGORY_HATE_SPEECH",
                                    "threshold": "BLOCK_NONE"}]})
-    completion = generate(GoogleSync(config(emulator)), "a question", settings)
+    completion = generate(GoogleSync.from_config(config(emulator)), "a question", settings)
     assert completion.text == reply_text(MODEL, "a question")
     body = emulator.requests("gemini", "generate")[-1]["json"]
     assert body["contents"] == [{"role": "user", "parts": [{"text": "a question"}]}]
@@ -106,7 +106,7 @@ def test_extra_overrides_a_setting_and_is_not_changed_by_use(emulator):
     extra = {"temperature": 1.5, "topK": 2}
     settings = GenerationSettings(temperature=0.1, extra=extra)
     for prompt in ("one", "two"):
-        generate(GoogleSync(config(emulator)), prompt, settings)
+        generate(GoogleSync.from_config(config(emulator)), prompt, settings)
     for sent in emulator.requests("gemini", "generate"):
         assert sent["json"]["generationConfig"] == {"temperature": 1.5, "topK": 2}
     assert extra == {"temperature": 1.5, "topK": 2}
@@ -115,10 +115,10 @@ def test_extra_overrides_a_setting_and_is_not_changed_by_use(emulator):
 def test_unsupported_settings_raise_before_any_call(emulator):
     too_many = GenerationSettings(stop=("a", "b", "c", "d", "e", "f"))
     with pytest.raises(UnsupportedError) as refused:
-        generate(GoogleSync(config(emulator)), "x", too_many)
+        generate(GoogleSync.from_config(config(emulator)), "x", too_many)
     assert re.search("google does not support --stop", said(refused.value))
     with pytest.raises(UnsupportedError):
-        count(GoogleTokens(config(emulator)), "x", too_many)
+        count(GoogleTokens.from_config(config(emulator)), "x", too_many)
     assert emulator.calls("gemini") == 0
 
 
@@ -126,7 +126,7 @@ def test_unsupported_settings_raise_before_any_call(emulator):
 
 def test_a_bad_key_is_an_authentication_error_without_the_key(emulator):
     with pytest.raises(AuthenticationError) as caught:
-        generate(GoogleSync(config(emulator, key="bad-key")), "x")
+        generate(GoogleSync.from_config(config(emulator, key="bad-key")), "x")
     assert str(caught.value) == ("Gemini API rejected the API key (400 INVALID_ARGUMENT): "
                                  "API key not valid. Please pass a valid API key.")
 
@@ -135,14 +135,14 @@ def test_a_bad_key_is_an_authentication_error_without_the_key(emulator):
 def test_401_and_403_are_authentication_errors(emulator, status):
     emulator.add_fault(provider="gemini", endpoint="generate", status=status, times=1)
     with pytest.raises(AuthenticationError, match=str(status)):
-        generate(GoogleSync(config(emulator)), "x")
+        generate(GoogleSync.from_config(config(emulator)), "x")
 
 
 def test_429_carries_the_retry_delay_from_the_body(emulator):
     emulator.add_fault(provider="gemini", endpoint="generate", status=429, retry_after=2.5,
                        times=1)
     with pytest.raises(RateLimitedError) as caught:
-        generate(GoogleSync(config(emulator)), "x")
+        generate(GoogleSync.from_config(config(emulator)), "x")
     assert caught.value.retry_after == 2.5
     assert "429 RESOURCE_EXHAUSTED" in str(caught.value)
 
@@ -150,21 +150,21 @@ def test_429_carries_the_retry_delay_from_the_body(emulator):
 def test_429_without_retry_info_leaves_the_wait_to_loom(emulator):
     emulator.add_fault(provider="gemini", endpoint="generate", status=429, times=1)
     with pytest.raises(RateLimitedError) as caught:
-        generate(GoogleSync(config(emulator)), "x")
+        generate(GoogleSync.from_config(config(emulator)), "x")
     assert caught.value.retry_after is None
 
 
 def test_a_per_day_quota_is_exhausted_not_rate_limited(emulator):
     emulator.add_fault(provider="gemini", endpoint="generate", quota=True, times=1)
     with pytest.raises(QuotaExhaustedError, match="exceeded your current quota"):
-        generate(GoogleSync(config(emulator)), "x")
+        generate(GoogleSync.from_config(config(emulator)), "x")
 
 
 @pytest.mark.parametrize("status", [500, 503, 504])
 def test_server_errors_are_transient(emulator, status):
     emulator.add_fault(provider="gemini", endpoint="generate", status=status, times=1)
     with pytest.raises(TransientError, match=str(status)):
-        generate(GoogleSync(config(emulator)), "x")
+        generate(GoogleSync.from_config(config(emulator)), "x")
     # One attempt only: the SDK does not retry on its own.
     assert emulator.calls("gemini", "generate") == 1
 
@@ -172,32 +172,32 @@ def test_server_errors_are_transient(emulator, status):
 def test_other_client_errors_are_permanent(emulator):
     emulator.add_fault(provider="gemini", endpoint="generate", status=404, times=1)
     with pytest.raises(PermanentError, match="404 NOT_FOUND"):
-        generate(GoogleSync(config(emulator)), "x")
+        generate(GoogleSync.from_config(config(emulator)), "x")
 
 
 def test_a_dropped_connection_is_transient_and_not_retried_by_the_sdk(emulator):
     emulator.add_fault(provider="gemini", endpoint="generate", drop=True, times=1)
     with pytest.raises(TransientError, match="unreachable"):
-        generate(GoogleSync(config(emulator)), "x")
+        generate(GoogleSync.from_config(config(emulator)), "x")
     assert emulator.calls("gemini", "generate") == 1
 
 
 def test_a_timeout_is_transient(emulator):
     emulator.add_fault(provider="gemini", endpoint="generate", latency_ms=1000, times=1)
     with pytest.raises(TransientError, match="timed out"):
-        generate(GoogleSync(config(emulator), timeout=0.2), "x")
+        generate(GoogleSync.from_config(config(emulator), timeout=0.2), "x")
 
 
 def test_an_unreachable_host_is_transient():
     unreachable = ProviderConfig(api_key="k", base_url=f"http://127.0.0.1:{closed_port()}/gemini")
     with pytest.raises(TransientError, match="unreachable"):
-        generate(GoogleSync(unreachable), "x")
+        generate(GoogleSync.from_config(unreachable), "x")
 
 
 def test_loom_retry_loop_gets_the_answer_after_faults(emulator):
     # (Every matching rule counts every call, so one rule per test: two would fire together.)
     emulator.add_fault(provider="gemini", endpoint="generate", status=500, times=2)
-    adapter = GoogleSync(config(emulator))
+    adapter = GoogleSync.from_config(config(emulator))
     outcomes = []
 
     async def run():
@@ -216,7 +216,7 @@ def test_loom_retry_loop_gets_the_answer_after_faults(emulator):
 
 def test_loom_waits_out_a_rate_limit_then_gets_the_answer(emulator):
     emulator.add_fault(provider="gemini", endpoint="generate", status=429, retry_after=0, times=1)
-    adapter = GoogleSync(config(emulator))
+    adapter = GoogleSync.from_config(config(emulator))
     outcomes = []
 
     async def run():
@@ -243,7 +243,7 @@ def test_the_pool_serves_exactly_the_runs_concurrency(emulator, concurrency):
         time.sleep(0.05)
     emulator.reset()
     emulator.set_latency(150)
-    adapter = GoogleSync(config(emulator, concurrency=concurrency))
+    adapter = GoogleSync.from_config(config(emulator, concurrency=concurrency))
 
     async def run():
         try:
@@ -260,8 +260,8 @@ def test_the_pool_serves_exactly_the_runs_concurrency(emulator, concurrency):
 # ---- tokens ----------------------------------------------------------------------------
 
 def test_tokens_count_the_prompt_and_the_system_prompt(emulator):
-    assert count(GoogleTokens(config(emulator)), "one two three") == 3
-    assert count(GoogleTokens(config(emulator)), "one two three",
+    assert count(GoogleTokens.from_config(config(emulator)), "one two three") == 3
+    assert count(GoogleTokens.from_config(config(emulator)), "one two three",
                  GenerationSettings(system="four five")) == 5
     sent = emulator.requests("gemini", "count_tokens")
     assert sent[0]["path"] == f"/gemini/v1/models/{MODEL}:countTokens"
@@ -275,7 +275,7 @@ def test_token_faults_are_translated(emulator):
     emulator.add_fault(provider="gemini", endpoint="count_tokens", status=429, retry_after=1,
                        times=1)
     with pytest.raises(RateLimitedError) as caught:
-        count(GoogleTokens(config(emulator)), "x")
+        count(GoogleTokens.from_config(config(emulator)), "x")
     assert caught.value.retry_after == 1
     with pytest.raises(AuthenticationError):
-        count(GoogleTokens(config(emulator, key="bad-key")), "x")
+        count(GoogleTokens.from_config(config(emulator, key="bad-key")), "x")

@@ -7,7 +7,7 @@ plugin for ``loom --help`` stays cheap. Modules:
 - ``request``  GenerationSettings -> Messages API body (shared by every mode)
 - ``response`` Message -> Completion
 - ``errors``   SDK exceptions -> ProviderError
-- ``clients``  the SDK clients, retries off, pool sized to the run
+- ``client``   the SDK clients, retries off, pool sized to the run
 - ``sync``, ``batch``, ``tokens``: the three ports
 """
 
@@ -22,19 +22,19 @@ __all__ = ["loom_register_providers"]
 def _batch(config: ProviderConfig):
     from .batch import AnthropicBatch
 
-    return AnthropicBatch(config)
+    return AnthropicBatch.from_config(config)
 
 
 def _sync(config: ProviderConfig):
     from .sync import AnthropicSync
 
-    return AnthropicSync(config)
+    return AnthropicSync.from_config(config)
 
 
 def _tokens(config: ProviderConfig):
     from .tokens import AnthropicTokens
 
-    return AnthropicTokens(config)
+    return AnthropicTokens.from_config(config)
 
 
 @hookimpl

@@ -33,7 +33,7 @@ from loom_core.providers import ProviderConfig
 
 from ..batch_lookup import CLOCK_SKEW_SECONDS, epoch_seconds
 
-from .clients import sync_client
+from .client import sync_client
 from .errors import translated
 from .request import CUSTOM_ID_PATTERN, build_params
 from .response import completion_from_message
@@ -100,9 +100,13 @@ class AnthropicBatch(BatchProvider, BatchFinder):
     #: A little under the API's caps: the core plans parts from estimated sizes.
     limits = BatchLimits(max_requests=MAX_REQUESTS, max_bytes=int(MAX_BYTES * 0.95))
 
-    def __init__(self, config: ProviderConfig) -> None:
-        self._api_key = config.api_key
-        self._client = sync_client(config)
+    def __init__(self, client: anthropic.Anthropic, api_key: str | None) -> None:
+        self._client = client
+        self._api_key = api_key
+
+    @classmethod
+    def from_config(cls, config: ProviderConfig) -> AnthropicBatch:
+        return cls(sync_client(config), config.api_key)
 
     def find_batch(self, metadata: Mapping[str, str], size: int,
                    created_after: str) -> str | None:

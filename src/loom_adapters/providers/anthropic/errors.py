@@ -1,6 +1,6 @@
 """Anthropic SDK exceptions -> Loom's ``ProviderError`` tree.
 
-Every adapter call goes through ``translated()`` (or ``translate()``), so no SDK exception
+Every adapter call goes through ``translated()``, so no SDK exception
 crosses a port. The status picks the class through the shared ``error_for_status``; what is
 Anthropic's own is read here:
 
@@ -63,7 +63,7 @@ def _status_message(error: anthropic.APIStatusError) -> str:
     return f"anthropic: HTTP {error.status_code}{kind}: {said}"
 
 
-def translate(error: BaseException, *, api_key: str | None = None,
+def translate(error: BaseException, api_key: str | None = None, *,
               max_tokens: int | None = None) -> ProviderError | LoomError:
     """The domain error for an exception raised by the anthropic SDK (or around it)."""
     if isinstance(error, LoomError):
@@ -95,7 +95,7 @@ def translate(error: BaseException, *, api_key: str | None = None,
 
 
 @contextlib.contextmanager
-def translated(*, api_key: str | None = None, max_tokens: int | None = None) -> Iterator[None]:
+def translated(api_key: str | None = None, *, max_tokens: int | None = None) -> Iterator[None]:
     """Run the block, re-raising any SDK exception as its domain error."""
     try:
         yield

@@ -1,7 +1,7 @@
 """``SyncProvider`` for Anthropic: one ``messages.create`` call per prompt.
 
 Called concurrently from the core's asyncio pool through one ``AsyncAnthropic`` client, whose
-connection pool is sized to the run's concurrency (``clients.py``). The request body is
+connection pool is sized to the run's concurrency (``client.py``). The request body is
 ``request.build_params`` (the same body a batch sends), split into ``create()``'s named
 arguments and ``extra_body``; the answer becomes a ``Completion`` through
 ``response.completion_from_message``. Every SDK exception leaves as a ``ProviderError``.
@@ -9,10 +9,12 @@ arguments and ``extra_body``; the answer becomes a ``Completion`` through
 
 from __future__ import annotations
 
+import anthropic
+
 from loom_core.model import Completion, GenerationSettings
 from loom_core.providers import ProviderConfig
 
-from .clients import async_client
+from .client import async_client
 from .errors import translated
 from .request import build_params, create_arguments
 from .response import completion_from_message
@@ -23,9 +25,13 @@ __all__ = ["AnthropicSync"]
 class AnthropicSync:
     """Answers one prompt at a time with the Messages API."""
 
-    def __init__(self, config: ProviderConfig) -> None:
-        self._api_key = config.api_key
-        self._client = async_client(config)
+    def __init__(self, client: anthropic.AsyncAnthropic, api_key: str | None) -> None:
+        self._client = client
+        self._api_key = api_key
+
+    @classmethod
+    def from_config(cls, config: ProviderConfig) -> AnthropicSync:
+        return cls(async_client(config), config.api_key)
 
     async def generate(self, model: str, prompt: str, settings: GenerationSettings) -> Completion:
         # Unsupported settings raise here, before the client is touched.

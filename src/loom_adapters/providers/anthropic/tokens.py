@@ -7,11 +7,13 @@ counting endpoint accepts (model, messages, system).
 
 from __future__ import annotations
 
+import anthropic
+
 from loom_core.errors import PermanentError
 from loom_core.model import GenerationSettings
 from loom_core.providers import ProviderConfig
 
-from .clients import async_client
+from .client import async_client
 from .errors import translated
 from .request import build_params, count_arguments
 
@@ -21,9 +23,13 @@ __all__ = ["AnthropicTokens"]
 class AnthropicTokens:
     """Counts one prompt's input tokens with Anthropic's remote counter."""
 
-    def __init__(self, config: ProviderConfig) -> None:
-        self._api_key = config.api_key
-        self._client = async_client(config)
+    def __init__(self, client: anthropic.AsyncAnthropic, api_key: str | None) -> None:
+        self._client = client
+        self._api_key = api_key
+
+    @classmethod
+    def from_config(cls, config: ProviderConfig) -> AnthropicTokens:
+        return cls(async_client(config), config.api_key)
 
     async def count(self, model: str, prompt: str, settings: GenerationSettings) -> int:
         params = count_arguments(build_params(model, prompt, settings))

@@ -18,19 +18,19 @@ __all__ = ["loom_register_providers"]
 def _batch(config: ProviderConfig):
     from .batch import GoogleBatch
 
-    return GoogleBatch(config)
+    return GoogleBatch.from_config(config)
 
 
 def _sync(config: ProviderConfig):
     from .sync import GoogleSync
 
-    return GoogleSync(config)
+    return GoogleSync.from_config(config)
 
 
 def _tokens(config: ProviderConfig):
     from .tokens import GoogleTokens
 
-    return GoogleTokens(config)
+    return GoogleTokens.from_config(config)
 
 
 @hookimpl

@@ -24,8 +24,11 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import IO, Any, TypeVar
+from collections.abc import Iterator, Mapping, Sequence
+from typing import IO, Any
+
+import httpx2
+from google import genai
 
 from loom_core.errors import PermanentError
 from loom_core.model import (
@@ -40,9 +43,9 @@ from loom_core.providers import ProviderConfig
 
 from ..batch_lookup import CLOCK_SKEW_SECONDS, epoch_seconds
 
-from .client import DEFAULT_TIMEOUT, make_sync_client
 from ..http_errors import one_line
-from .errors import translate
+from .client import DEFAULT_TIMEOUT, make_sync_client
+from .errors import translated
 from .request import GeminiRequest, inline_request, rest_request
 from .response import as_json, completion_from_json, custom_id_in, error_message
 
@@ -73,19 +76,24 @@ _STATUSES = {
     "EXPIRED": BatchStatus.EXPIRED,
 }
 
-T = TypeVar("T")
-
 
 class GoogleBatch(BatchProvider, BatchFinder, BatchIdRepair):
     """Submits, watches, reads and cancels Gemini batches with the blocking SDK client."""
 
-    def __init__(self, config: ProviderConfig, *, inline_limit_bytes: int | None = None,
-                 timeout: float | None = DEFAULT_TIMEOUT) -> None:
-        self._secret = config.api_key
+    def __init__(self, client: genai.Client, http: httpx2.Client, api_key: str | None, *,
+                 inline_limit_bytes: int | None = None) -> None:
+        # Kept on the instance: a genai.Client that is garbage collected closes its transport.
+        self._client = client
+        self._http = http
+        self._secret = api_key
         self._inline_limit = INLINE_LIMIT_BYTES if inline_limit_bytes is None else (
             inline_limit_bytes)
-        # Kept on the instance: a genai.Client that is garbage collected closes its transport.
-        self._client, self._http = make_sync_client(config, timeout)
+
+    @classmethod
+    def from_config(cls, config: ProviderConfig, *, inline_limit_bytes: int | None = None,
+                    timeout: float | None = DEFAULT_TIMEOUT) -> GoogleBatch:
+        client, http = make_sync_client(config, timeout)
+        return cls(client, http, config.api_key, inline_limit_bytes=inline_limit_bytes)
 
     def close(self) -> None:
         self._http.close()
@@ -112,15 +120,17 @@ class GoogleBatch(BatchProvider, BatchFinder, BatchIdRepair):
             source: Any = entries
         else:
             source = self._upload(requests, request, display_name)
-        job = self._call(lambda: self._client.batches.create(
-            model=model, src=source, config={"display_name": display_name}))
+        with translated(self._secret):
+            job = self._client.batches.create(
+                model=model, src=source, config={"display_name": display_name})
         if not job.name:
             raise PermanentError("Gemini API created a batch without a name")
         return job.name  # exactly as given, prefix and all
 
     def status(self, batch_id: str) -> BatchStatus:
         name = self.canonical_id(batch_id)
-        job = self._call(lambda: self._client.batches.get(name=name))
+        with translated(self._secret):
+            job = self._client.batches.get(name=name)
         state = str(getattr(job.state, "value", job.state))
         status = _STATUSES.get(state.removeprefix("JOB_STATE_").removeprefix("BATCH_STATE_"))
         if status is None:
@@ -130,7 +140,8 @@ class GoogleBatch(BatchProvider, BatchFinder, BatchIdRepair):
 
     def results(self, batch_id: str) -> Iterator[tuple[str | int, Completion]]:
         name = self.canonical_id(batch_id)
-        job = self._call(lambda: self._client.batches.get(name=name))
+        with translated(self._secret):
+            job = self._client.batches.get(name=name)
         dest = job.dest
         if dest is None:
             return
@@ -154,7 +165,8 @@ class GoogleBatch(BatchProvider, BatchFinder, BatchIdRepair):
         """The batch whose display name carries ``metadata``, created since ``created_after``."""
         wanted = _display_name(metadata)
         cutoff = epoch_seconds(created_after) - CLOCK_SKEW_SECONDS
-        jobs = self._call(lambda: list(self._client.batches.list()))
+        with translated(self._secret):
+            jobs = list(self._client.batches.list())
         for job in jobs:
             if job.display_name == wanted and epoch_seconds(job.create_time) >= cutoff:
                 return job.name
@@ -162,15 +174,10 @@ class GoogleBatch(BatchProvider, BatchFinder, BatchIdRepair):
 
     def cancel(self, batch_id: str) -> None:
         name = self.canonical_id(batch_id)
-        self._call(lambda: self._client.batches.cancel(name=name))
+        with translated(self._secret):
+            self._client.batches.cancel(name=name)
 
     # -- inside ------------------------------------------------------------------------------
-    def _call(self, call: Callable[[], T]) -> T:
-        try:
-            return call()
-        except Exception as error:
-            raise translate(error, self._secret) from error
-
     def _inline_entries(self, requests: Sequence[BatchRequest],
                         request: GeminiRequest) -> list[dict[str, Any]] | None:
         """The inline entries, or None once they grow past the inline limit."""
@@ -193,8 +200,9 @@ class GoogleBatch(BatchProvider, BatchFinder, BatchIdRepair):
                 line = {"key": item.custom_id, "request": rest_request(item.prompt, request)}
                 lines.write(json.dumps(line, ensure_ascii=False).encode("utf-8") + b"\n")
             lines.seek(0)
-            uploaded = self._call(lambda: self._client.files.upload(
-                file=lines, config={"mime_type": "jsonl", "display_name": display_name}))
+            with translated(self._secret):
+                uploaded = self._client.files.upload(
+                    file=lines, config={"mime_type": "jsonl", "display_name": display_name})
         if not uploaded.name:
             raise PermanentError("Gemini API stored the batch input without a name")
         return uploaded.name
@@ -202,7 +210,8 @@ class GoogleBatch(BatchProvider, BatchFinder, BatchIdRepair):
     def _file_results(self, file_name: str) -> Iterator[tuple[str, Completion]]:
         """Stream a results file: downloaded to a temporary file, then read line by line."""
         with tempfile.TemporaryFile() as lines:
-            self._call(lambda: self._client.files.download(file=file_name, destination=lines))
+            with translated(self._secret):
+                self._client.files.download(file=file_name, destination=lines)
             lines.seek(0)
             yield from self._lines(lines)
 

@@ -11,6 +11,7 @@ adapters give the SDK (see ``client.py``).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ import httpx2
 from google.genai import errors as genai_errors
 
 from loom_core.errors import (
+    LoomError,
     AuthenticationError,
     PermanentError,
     ProviderError,
@@ -80,6 +82,17 @@ def api_error(code: int | None, status: str | None, message: str | None, body: A
     if code == 429 and _daily_quota(body):
         return QuotaExhaustedError(f"{text} (a per-day quota: retry tomorrow or raise the quota)")
     return error_for_status(code, text, retry_after=_retry_delay(body))
+
+
+@contextlib.contextmanager
+def translated(secret: str | None = None) -> Iterator[None]:
+    """Run the block, re-raising any exception out of the SDK as its domain error."""
+    try:
+        yield
+    except LoomError:
+        raise
+    except Exception as error:
+        raise translate(error, secret) from error
 
 
 def translate(error: BaseException, secret: str | None = None) -> ProviderError:

@@ -22,12 +22,12 @@ from loom_core.errors import PermanentError, ProviderError, TransientError
 from ..aiohttp_failures import connection_failure
 from ..http_errors import error_for_status, one_line, retry_after_from_headers
 
-__all__ = ["domain_error", "translated"]
+__all__ = ["translate", "translated"]
 
 _QUOTA_CODES = ("insufficient_quota",)
 
 
-def domain_error(error: Exception, api_key: str | None = None,
+def translate(error: Exception, api_key: str | None = None,
                  label: str = "OpenAI") -> ProviderError:
     """The domain error for an exception raised by the openai SDK (or its HTTP layer)."""
     if isinstance(error, openai.APIStatusError):
@@ -63,4 +63,4 @@ def translated(api_key: str | None, label: str = "OpenAI") -> Iterator[None]:
     try:
         yield
     except (openai.OpenAIError, httpx2.HTTPError) as error:
-        raise domain_error(error, api_key, label) from error
+        raise translate(error, api_key, label) from error

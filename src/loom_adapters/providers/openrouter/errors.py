@@ -10,7 +10,8 @@ refusing the input, not a bad key, when it names what it flagged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import requests
@@ -19,7 +20,7 @@ from loom_core.errors import PermanentError, ProviderError, TransientError
 
 from ..http_errors import error_for_status, one_line, retry_after_from_headers
 
-__all__ = ["error_from_body", "error_from_exception"]
+__all__ = ["error_from_body", "translate", "translated"]
 
 
 def _status_of(code: Any) -> int | None:
@@ -52,10 +53,19 @@ def error_from_body(status: int, body: Any, headers: Mapping[str, str] | None,
                             retry_after=retry_after_from_headers(headers or {}))
 
 
-def error_from_exception(error: requests.RequestException, api_key: str | None) -> ProviderError:
+def translate(error: requests.RequestException, api_key: str | None) -> ProviderError:
     """The domain error for a request that got no HTTP answer."""
     if isinstance(error, requests.Timeout):
         return TransientError("OpenRouter: the request timed out")
     if isinstance(error, requests.ConnectionError):
         return TransientError(one_line(f"OpenRouter: could not reach the API ({error})", api_key))
     return PermanentError(one_line(f"OpenRouter: {type(error).__name__}: {error}", api_key))
+
+
+@contextlib.contextmanager
+def translated(api_key: str | None) -> Iterator[None]:
+    """Run the block, re-raising a request that got no HTTP answer as its domain error."""
+    try:
+        yield
+    except requests.RequestException as error:
+        raise translate(error, api_key) from error

@@ -24,7 +24,7 @@ from loom_core.providers import ProviderConfig
 from ..openai.request import OPENROUTER, chat_body
 from ..openai.response import completion_from_chat
 from ..http_errors import one_line
-from .errors import error_from_body, error_from_exception
+from .errors import error_from_body, translated
 
 __all__ = ["DEFAULT_BASE_URL", "OpenRouterSync"]
 
@@ -63,10 +63,8 @@ class OpenRouterSync:
         return await loop.run_in_executor(self._executor, self._call, body)
 
     def _call(self, body: dict[str, Any]) -> Completion:
-        try:
+        with translated(self._api_key):
             response = self._session.post(self._url, json=body, timeout=self._timeout)
-        except requests.RequestException as error:
-            raise error_from_exception(error, self._api_key) from error
         try:
             data = response.json()
         except ValueError:

@@ -8,7 +8,9 @@ library) call. Tests override one provider (``container.environ.override({...})`
 cheap: plugins load on first use, and provider SDKs only when a factory runs.
 
 The registries reach the application as providers (``.provider``), not as values, so that a
-command that needs no plugin (``loom list``) never loads one.
+command that needs no plugin (``loom list``) never loads one. Provider adapters are the one
+piece wired by hand, in the application: which provider, mode and key a command needs is known
+only when it runs (and a fetch needs one adapter per provider and address of the jobs it finds).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -37,6 +37,14 @@ from loom_core.services.manage import select_batches
 from .keys import resolve_api_key
 from .paths import LoomPaths
 from .plugins import LoadedPlugins
+
+if TYPE_CHECKING:  # the services are imported where a use case runs, so a sync run never
+    # loads the batch path, nor a batch the sync engine
+    from loom_core.services.cancel import CancelOutcome
+    from loom_core.services.fetch import FetchOutcome
+    from loom_core.services.run_sync import SyncAnswers, SyncOptions, SyncRequest, SyncSummary
+    from loom_core.services.submit import SubmitOutcome, SubmitRequest
+    from loom_core.services.tokens import TokenRequest, TokenSummary
 
 __all__ = ["Access", "Application", "BatchAdapters"]
 
@@ -131,9 +139,9 @@ class Application:
 
     # --- use cases -----------------------------------------------------------------------------
 
-    def run_sync(self, request: Any, access: Access = Access(), *, guard: OutputGuard,
+    def run_sync(self, request: SyncRequest, access: Access = Access(), *, guard: OutputGuard,
                  progress: Progress, stop: StopToken | None = None,
-                 words: Words = neutral_words) -> Any:
+                 words: Words = neutral_words) -> SyncSummary:
         """``loom run --sync``: answer every row of a file now and write the output."""
         from loom_core.services.run_sync import run_sync
 
@@ -142,8 +150,9 @@ class Application:
                         cache=self.cache, guard=guard, progress=progress, stop=stop,
                         now=self._clock, words=words)
 
-    async def answer(self, records: Sequence[Record], options: Any, access: Access = Access(),
-                     *, progress: Progress, words: Words = neutral_words) -> Any:
+    async def answer(self, records: Sequence[Record], options: SyncOptions,
+                     access: Access = Access(), *, progress: Progress,
+                     words: Words = neutral_words) -> SyncAnswers:
         """Answer in-memory records as ``run_sync`` answers a file's rows."""
         from loom_core.services.run_sync import answer_records
 
@@ -151,7 +160,8 @@ class Application:
         return await answer_records(records, options, provider=provider, cache=self.cache,
                                     progress=progress, now=self._clock, words=words)
 
-    def submit(self, request: Any, access: Access = Access(), *, guard: OutputGuard) -> Any:
+    def submit(self, request: SubmitRequest, access: Access = Access(), *,
+               guard: OutputGuard) -> SubmitOutcome:
         """``loom run``: send a file as a batch job and remember it."""
         from loom_core.services.submit import submit_batch
 
@@ -171,9 +181,10 @@ class Application:
         """``path`` anchored to the caller's working directory (links left as they are)."""
         return os.path.normpath(os.path.join(self._working_dir(), path))
 
-    def count_tokens(self, request: Any, access: Access = Access(), *, progress: Progress,
+    def count_tokens(self, request: TokenRequest, access: Access = Access(), *,
+                     progress: Progress,
                      stop: StopToken | None = None, codecs: CodecRegistry | None = None,
-                     words: Words = neutral_words) -> Any:
+                     words: Words = neutral_words) -> TokenSummary:
         """``loom tokens``: count every prompt's input tokens; ``codecs`` serves a dataset
         that is not a file (the library's in-memory records)."""
         from loom_core.services.tokens import count_tokens
@@ -191,7 +202,8 @@ class Application:
                 or provider is None or entry.provider == provider]
 
     def fetch(self, jobs: Iterable[BatchJob | StateError], access: Access = Access(), *,
-              guard: OutputGuard, keep: bool = False) -> Iterator[Any]:
+              guard: OutputGuard,
+              keep: bool = False) -> Iterator[FetchOutcome | StateError]:
         """``loom fetch``: each job's outcome as soon as it is known (an unreadable state
         file passes through as its ``StateError``)."""
         from loom_core.services.fetch import FetchOptions, fetch_batch
@@ -206,7 +218,7 @@ class Application:
                                   options=FetchOptions(keep=keep))
 
     def cancel(self, jobs: Iterable[BatchJob | StateError],
-               access: Access = Access()) -> Iterator[Any]:
+               access: Access = Access()) -> Iterator[CancelOutcome]:
         """``loom cancel``: stop each job that still has a running part."""
         from loom_core.services.cancel import CancelOutcome, cancel_job, cancellable
 

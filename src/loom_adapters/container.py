@@ -18,7 +18,7 @@ from loom_core.model import BatchJob
 from loom_core.ports import BatchProvider
 from loom_core.providers import ProviderConfig, ProviderSpec
 
-from .cache.file_cache import FileResponseCache
+from .cache.sqlite_cache import SqliteResponseCache
 from .keys import resolve_api_key
 from .paths import LoomPaths
 from .plugins import PLUGINS_ENV_VAR, allowed_plugins, load_plugins
@@ -41,7 +41,7 @@ class Container(containers.DeclarativeContainer):
     provider_registry = providers.Singleton(lambda loaded: loaded.providers(), plugins)
     codec_registry = providers.Singleton(lambda loaded: loaded.codecs(), plugins)
     state_store = providers.Singleton(FileStateStore, paths.provided.batches)
-    response_cache = providers.Singleton(FileResponseCache, paths.provided.cache)
+    response_cache = providers.Singleton(SqliteResponseCache, paths.provided.cache)
 
 
 def create_container() -> Container:

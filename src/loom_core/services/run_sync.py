@@ -4,32 +4,42 @@ Identical prompts are asked once. Every answer is cached the moment it arrives, 
 for is lost if the run stops; errors are never cached, so a re-run asks again only for them.
 A stopped run writes no output (never half a file) and says how many answers it kept.
 
-``answer_records`` is the engine without the file: records in, each record's answer out. The
-file path (``run_sync``) and the library facade (``loom.Loom.generate_many``) both use it, so
-in-memory prompts get the same cache, pool and retry rules as ``loom run --sync``.
+``answer_records`` is the engine without the file: records in, each record's answer out, for
+the library facade (``loom.Loom.generate_many``). ``run_sync`` runs the same engine over a file
+of any length in two passes, so that a re-run of a million cached rows holds no row in memory:
+the first reads the rows, looks their keys up in the cache a chunk at a time (``get_many``) and
+keeps each row's key (32 bytes) and the rows still to ask; the provider answers those; the
+second writes the output as the codec reads the file again, looking each chunk of cached rows
+up again just before it is written.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import attrs
 
-from ..cache_key import cache_key
+from ..cache_key import cache_keyer
 from ..cache_writer import CacheWriter
 from ..calls import CallRunner, Outcome, StopToken
 from ..clock import utc_now
 from ..codecs import CodecRegistry
-from ..errors import Interrupted, ProviderError
-from ..merge import write_merged
+from ..errors import InputError, Interrupted, ProviderError, StateError
+from ..merge import write_answers
 from ..model import CacheEntry, Completion, GenerationSettings, Record, RowKey
 from ..ports import OutputGuard, Progress, ResponseCache, SyncProvider
 from ..retry import RetryPolicy
-from .dataset import DatasetRequest, ensure_writable, load_dataset, output_path_for
+from ..template import PromptTemplate
+from .dataset import DatasetRequest, ensure_writable, output_path_for
 
 __all__ = ["SyncAnswers", "SyncOptions", "SyncRequest", "SyncSummary", "answer_records",
            "run_sync"]
+
+#: Rows per cache look-up (``get_many``), in both passes.
+LOOKUP_CHUNK = 2000
+_DIGEST = 32
 
 
 @attrs.frozen
@@ -105,35 +115,46 @@ def run_sync(
     stop: StopToken | None = None,
     now: Callable[[], str] = utc_now,
 ) -> SyncSummary:
-    dataset = load_dataset(codecs, request.source, request.prompt_column, request.template)
+    codec = codecs.for_path(request.source)
+    template = PromptTemplate(request.template) if request.template is not None else None
+    records = codec.read(request.source, request.prompt_column, template)
+    first = next(records, None)
+    if first is None:
+        raise InputError(f"{request.source}: the dataset is empty; there is nothing to send.")
     destination = output_path_for(
-        request.source, request.output, dataset.codec, request.provider, request.model
+        request.source, request.output, codec, request.provider, request.model
     )
     ensure_writable(guard, destination)
 
-    answers = asyncio.run(answer_records(
-        dataset.records, request.options(), provider=provider, cache=cache, progress=progress,
-        stop=stop, now=now))
-    if answers.stopped:
+    answerer = _Answerer(request.options(), provider, cache, progress, now, stop or StopToken())
+    plan = answerer.plan(itertools.chain((first,), records))
+    progress.start(plan.rows)
+    try:
+        answerer.report_hits(plan.hits)
+        fresh = asyncio.run(answerer.ask(plan.to_ask))
+    finally:
+        progress.finish()
+    if answerer.stop.stopping:
+        answered = sum(len(group) for key, group in plan.to_ask if key in fresh)
         raise Interrupted(
-            f"Interrupted: {answers.fresh:,} new answers are cached "
-            f"({len(dataset.records) - len(answers.completions):,} rows still to do); no "
+            f"Interrupted: {answerer.fresh:,} new answers are cached "
+            f"({plan.rows - plan.hits - answered:,} rows still to do); no "
             f"output was written. Run the same command again to finish: cached rows are not "
             f"paid twice."
         )
 
-    stats = write_merged(
-        dataset.codec, dataset.source, destination, answers.completions,
-        keys=[r.key for r in dataset.records], provider=request.provider, model=request.model,
-        with_meta=request.with_meta,
+    rows = _RowAnswers(request.source, plan, fresh, cache)
+    stats = write_answers(
+        codec, request.source, destination, rows,
+        with_error=any(not completion.ok for completion in fresh.values()),
+        provider=request.provider, model=request.model, with_meta=request.with_meta,
     )
-    completions = [c for c in answers.completions.values() if c.ok]
     return SyncSummary(
-        output_path=destination, rows=stats.rows, cache_hits=answers.cache_hits,
-        calls=answers.calls, errors=stats.errors,
-        cut_short=sum(1 for c in completions if c.finish_reason),
-        input_tokens=answers.input_tokens, output_tokens=answers.output_tokens,
-        retries=answers.retries, cache_write_failures=answers.cache_write_failures,
+        output_path=destination, rows=stats.rows, cache_hits=plan.hits,
+        calls=answerer.runner.counts.prompts_sent, errors=stats.errors,
+        cut_short=rows.cut_short, input_tokens=answerer.input_tokens,
+        output_tokens=answerer.output_tokens, retries=answerer.runner.counts.retries,
+        cache_write_failures=answerer.cache_write_failures,
     )
 
 
@@ -156,21 +177,55 @@ async def answer_records(
     """
     answerer = _Answerer(options, provider, cache, progress, now, stop or StopToken())
     progress.start(len(records))
+    completions: dict[RowKey, Completion] = {}
+    failures: dict[RowKey, Exception] = {}
     try:
-        completions = await answerer.answer_all(records)
+        groups: dict[str, list[Record]] = {}
+        for record in records:
+            groups.setdefault(answerer.key(record.prompt), []).append(record)
+        hits = answerer.look_up(list(groups))
+        to_ask = []
+        for key, group in groups.items():
+            entry = hits.get(key)
+            if entry is None:
+                to_ask.append((key, group))
+                continue
+            completion = entry.to_completion()
+            for record in group:
+                completions[record.key] = completion
+        answerer.report_hits(sum(len(groups[key]) for key in hits))
+        fresh = await answerer.ask(to_ask)
     finally:
         progress.finish()
+    for key, group in to_ask:
+        if key in fresh:
+            for record in group:
+                completions[record.key] = fresh[key]
+                if key in answerer.failures:
+                    failures[record.key] = answerer.failures[key]
     counts = answerer.runner.counts
     return SyncAnswers(
-        completions=completions, failures=answerer.failures, cache_hits=answerer.cache_hits,
+        completions=completions, failures=failures, cache_hits=answerer.cache_hits,
         fresh=answerer.fresh, calls=counts.prompts_sent, retries=counts.retries,
         input_tokens=answerer.input_tokens, output_tokens=answerer.output_tokens,
         cache_write_failures=answerer.cache_write_failures, stopped=answerer.stop.stopping,
     )
 
 
+@attrs.define
+class _Plan:
+    """What the first pass over a file learned."""
+
+    #: Each row's cache key, 32 bytes a row, in file order.
+    row_keys: bytearray = attrs.field(factory=bytearray)
+    rows: int = 0
+    hits: int = 0
+    #: The distinct prompts the cache did not answer, with their rows, in file order.
+    to_ask: list[tuple[str, list[Record]]] = attrs.field(factory=list)
+
+
 class _Answerer:
-    """Finds each record's answer: cache first, then one provider call per distinct prompt."""
+    """Finds answers: cache first, then one provider call per distinct prompt."""
 
     def __init__(self, options: SyncOptions, provider: SyncProvider, cache: ResponseCache,
                  progress: Progress, now: Callable[[], str], stop: StopToken) -> None:
@@ -180,46 +235,66 @@ class _Answerer:
         self.progress = progress
         self.now = now
         self.stop = stop
+        self.key = cache_keyer(options.provider, options.model, options.settings)
         self.runner: CallRunner[tuple[str, list[Record]], Completion] = CallRunner(
             options.workers, options.retry, stop=stop)
         self.cache_hits = 0
         self.fresh = 0
         self.input_tokens = 0
         self.output_tokens = 0
-        self.failures: dict[RowKey, Exception] = {}
+        #: The exception behind each failed answer, by cache key.
+        self.failures: dict[str, Exception] = {}
         self.cache_write_failures = 0
         self._params = options.settings.set_fields() or None
-        # Cache files are written by a thread beside the event loop: creating a file costs
-        # the loop a few hundred microseconds of waiting on the disk per answer otherwise,
-        # which with many workers is a large part of the client's time per call. The writer
-        # starts with the calls (``answer_all``) and always stops with them.
 
-    async def answer_all(self, records: Sequence[Record]) -> dict[RowKey, Completion]:
-        answers: dict[RowKey, Completion] = {}
-        by_key: dict[str, list[Record]] = {}
-        for record in records:
-            key = cache_key(self.options.provider, self.options.model, record.prompt,
-                            self.options.settings)
-            by_key.setdefault(key, []).append(record)
+    def look_up(self, keys: Sequence[str]) -> dict[str, CacheEntry]:
+        """The cache's answers among ``keys``, a chunk per round trip.
 
-        # Every lookup is done before the first call: once answers arrive, the cache writer
-        # creates files in the same folder, and a lookup then waits on the folder's lock in
-        # the kernel (measured: 0.13 ms per lookup while calls ran, against 0.02 ms before).
-        to_ask: list[tuple[str, list[Record]]] = []
-        for key, group in by_key.items():
-            entry = self.cache.get(key) if self.options.use_cache else None
-            if entry is None:
-                to_ask.append((key, group))
-                continue
-            completion = entry.to_completion()
-            for record in group:
-                answers[record.key] = completion
-                self.cache_hits += 1
-                self.progress.advance(completion, cached=True)
+        Every look-up is done before the first call: once answers arrive, the cache writer
+        commits beside the calls, and the event loop is not the place to wait on a disk.
+        """
+        if not self.options.use_cache:
+            return {}
+        found: dict[str, CacheEntry] = {}
+        for start in range(0, len(keys), LOOKUP_CHUNK):
+            found.update(self.cache.get_many(keys[start:start + LOOKUP_CHUNK]))
+        return found
 
+    def plan(self, records: Iterable[Record]) -> _Plan:
+        """The first pass over a file: each row's key, the cache's hits, and what to ask."""
+        plan = _Plan()
+        asking: dict[str, list[Record]] = {}
+        for chunk in _chunks(records, LOOKUP_CHUNK):
+            keys = [self.key(record.prompt) for record in chunk]
+            unknown = list({key: None for key in keys if key not in asking})
+            hits = self.look_up(unknown)
+            for record, key in zip(chunk, keys):
+                plan.row_keys += bytes.fromhex(key)
+                if key in hits:
+                    plan.hits += 1
+                else:
+                    # Only the prompt of a row still to ask is kept.
+                    asking.setdefault(key, []).append(record)
+            plan.rows += len(chunk)
+        plan.to_ask = list(asking.items())
+        return plan
+
+    def report_hits(self, count: int) -> None:
+        self.cache_hits += count
+        for _ in range(count):
+            self.progress.advance(None, cached=True)
+
+    async def ask(self, to_ask: Sequence[tuple[str, list[Record]]]) -> dict[str, Completion]:
+        """Ask the provider once per distinct prompt; each answer (or failure) by cache key.
+
+        Answers are cached as they arrive, by a thread beside the event loop (a commit is no
+        wait for the loop to make): the writer starts with the calls and always stops with
+        them. A prompt a stop left unasked has no answer.
+        """
+        answers: dict[str, Completion] = {}
         writer = CacheWriter(self.cache)
 
-        async def ask(item: tuple[str, list[Record]]) -> Completion:
+        async def call(item: tuple[str, list[Record]]) -> Completion:
             return await self.provider.generate(self.options.model, item[1][0].prompt,
                                                 self.options.settings)
 
@@ -229,14 +304,14 @@ class _Answerer:
                 Completion.failure(_describe(outcome.error)))
             if completion.ok:
                 self._remember(writer, key, completion)
-            for record in group:
-                answers[record.key] = completion
-                if outcome.error is not None:
-                    self.failures[record.key] = outcome.error
+            elif outcome.error is not None:
+                self.failures[key] = outcome.error
+            answers[key] = completion
+            for _record in group:
                 self.progress.advance(completion, error=not completion.ok)
 
         try:
-            await self.runner.run(to_ask, ask, done)
+            await self.runner.run(to_ask, call, done)
         finally:
             await self.provider.aclose()
             # Every answer that arrived is on disk before the run reports anything.
@@ -251,6 +326,60 @@ class _Answerer:
         writer.put(key, CacheEntry.from_completion(
             completion, provider=self.options.provider, model=self.options.model,
             created_at=self.now(), params=self._params))
+
+
+class _RowAnswers:
+    """Each row's answer as the output is written (the second pass): this run's answers from
+    memory, the cached ones read again a chunk of rows ahead of the writer."""
+
+    def __init__(self, source: str, plan: _Plan, fresh: Mapping[str, Completion],
+                 cache: ResponseCache) -> None:
+        self._source = source
+        self._plan = plan
+        self._fresh = fresh
+        self._cache = cache
+        self._start = 0
+        self._window: list[Completion | None] = []
+        self.cut_short = 0
+
+    def __call__(self, record: Record) -> Completion | None:
+        offset = record.index - self._start
+        if not 0 <= offset < len(self._window):
+            self._load(record.index)
+            offset = record.index - self._start
+        completion = self._window[offset]
+        if completion is None:
+            # The cache answered this row in the first pass and no longer has the answer.
+            raise StateError(
+                "A cached answer was deleted while the output was being written (loom cache "
+                "clear or prune?); no output was written. Run the same command again.")
+        if completion.ok and completion.finish_reason:
+            self.cut_short += 1
+        return completion
+
+    def _load(self, index: int) -> None:
+        if not 0 <= index < self._plan.rows:
+            raise InputError(f"{self._source} changed while it was being merged; run again.")
+        start = index - index % LOOKUP_CHUNK
+        end = min(start + LOOKUP_CHUNK, self._plan.rows)
+        raw = self._plan.row_keys
+        keys = [raw[at:at + _DIGEST].hex() for at in range(start * _DIGEST, end * _DIGEST,
+                                                              _DIGEST)]
+        wanted = list({key: None for key in keys if key not in self._fresh})
+        cached = self._cache.get_many(wanted) if wanted else {}
+        window: list[Completion | None] = []
+        for key in keys:
+            completion = self._fresh.get(key)
+            if completion is None and (entry := cached.get(key)) is not None:
+                completion = entry.to_completion()
+            window.append(completion)
+        self._start, self._window = start, window
+
+
+def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    iterator = iter(records)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def _describe(error: Exception) -> str:

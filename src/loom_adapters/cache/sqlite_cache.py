@@ -352,6 +352,5 @@ def _key8(digest: bytes) -> int:
 
 def _entry(row: tuple) -> CacheEntry:
     _key, provider, model, created_at, response, params, finish_reason, inputs, outputs = row
-    return CacheEntry(provider=provider, model=model, response=response, created_at=created_at,
-                      params=json.loads(params) if params else None,
-                      finish_reason=finish_reason, input_tokens=inputs, output_tokens=outputs)
+    return CacheEntry(provider, model, response, created_at,
+                      json.loads(params) if params else None, finish_reason, inputs, outputs)

@@ -10,7 +10,8 @@ of any length in two passes, so that a re-run of a million cached rows holds no 
 the first reads the rows, looks their keys up in the cache a chunk at a time (``get_many``) and
 keeps each row's key (32 bytes) and the rows still to ask; the provider answers those; the
 second writes the output as the codec reads the file again, looking each chunk of cached rows
-up again just before it is written.
+up again just before it is written. While every row so far is cached, the output is written
+during the first pass already, so a re-run of a wholly cached file looks each answer up once.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from ..calls import CallRunner, Outcome, StopToken
 from ..clock import utc_now
 from ..codecs import CodecRegistry
 from ..errors import InputError, Interrupted, ProviderError, StateError
-from ..merge import write_answers
+from ..merge import MergeStats, write_answers
 from ..model import CacheEntry, Completion, GenerationSettings, Record, RowKey
-from ..ports import OutputGuard, Progress, ResponseCache, SyncProvider
+from ..ports import FileCodec, OutputGuard, Progress, ResponseCache, SyncProvider
 from ..retry import RetryPolicy
 from ..template import PromptTemplate
 from .dataset import DatasetRequest, ensure_writable, output_path_for
@@ -127,7 +128,22 @@ def run_sync(
     ensure_writable(guard, destination)
 
     answerer = _Answerer(request.options(), provider, cache, progress, now, stop or StopToken())
-    plan = answerer.plan(itertools.chain((first,), records))
+    planner = _Planner(answerer, itertools.chain((first,), records))
+    if request.use_cache:
+        written = _write_if_all_cached(codec, request, destination, planner)
+        if written is not None:
+            stats, cut_short = written
+            progress.start(planner.plan.rows)
+            try:
+                answerer.report_hits(planner.plan.hits)
+                asyncio.run(answerer.ask(()))  # nothing to ask: closes the provider
+            finally:
+                progress.finish()
+            return SyncSummary(output_path=destination, rows=stats.rows,
+                               cache_hits=planner.plan.hits, calls=0, errors=stats.errors,
+                               cut_short=cut_short)
+
+    plan = planner.finish()
     progress.start(plan.rows)
     try:
         answerer.report_hits(plan.hits)
@@ -260,25 +276,6 @@ class _Answerer:
             found.update(self.cache.get_many(keys[start:start + LOOKUP_CHUNK]))
         return found
 
-    def plan(self, records: Iterable[Record]) -> _Plan:
-        """The first pass over a file: each row's key, the cache's hits, and what to ask."""
-        plan = _Plan()
-        asking: dict[str, list[Record]] = {}
-        for chunk in _chunks(records, LOOKUP_CHUNK):
-            keys = [self.key(record.prompt) for record in chunk]
-            unknown = list({key: None for key in keys if key not in asking})
-            hits = self.look_up(unknown)
-            for record, key in zip(chunk, keys):
-                plan.row_keys += bytes.fromhex(key)
-                if key in hits:
-                    plan.hits += 1
-                else:
-                    # Only the prompt of a row still to ask is kept.
-                    asking.setdefault(key, []).append(record)
-            plan.rows += len(chunk)
-        plan.to_ask = list(asking.items())
-        return plan
-
     def report_hits(self, count: int) -> None:
         self.cache_hits += count
         for _ in range(count):
@@ -326,6 +323,83 @@ class _Answerer:
         writer.put(key, CacheEntry.from_completion(
             completion, provider=self.options.provider, model=self.options.model,
             created_at=self.now(), params=self._params))
+
+
+class _Planner:
+    """The first pass over a file, a chunk of rows at a time: each row's key, the cache's
+    answers, and what is left to ask."""
+
+    def __init__(self, answerer: _Answerer, records: Iterable[Record]) -> None:
+        self.plan = _Plan()
+        self._answerer = answerer
+        self._records = iter(records)
+        self._asking: dict[str, list[Record]] = {}
+
+    def next_chunk(self) -> list[tuple[Record, CacheEntry | None]]:
+        """The next rows with the cache's answer to each (None: to ask); empty at the end."""
+        chunk = list(itertools.islice(self._records, LOOKUP_CHUNK))
+        key_of = self._answerer.key
+        keys = [key_of(record.prompt) for record in chunk]
+        hits = self._answerer.look_up(list({k: None for k in keys if k not in self._asking}))
+        plan, row_keys = self.plan, self.plan.row_keys
+        for record, key in zip(chunk, keys):
+            row_keys += bytes.fromhex(key)
+            if key in hits:
+                plan.hits += 1
+            else:
+                # Only the prompt of a row still to ask is kept.
+                self._asking.setdefault(key, []).append(record)
+        plan.rows += len(chunk)
+        return [(record, hits.get(key)) for record, key in zip(chunk, keys)]
+
+    def finish(self) -> _Plan:
+        while self.next_chunk():
+            pass
+        self.plan.to_ask = list(self._asking.items())
+        return self.plan
+
+
+class _NotAllCached(Exception):
+    """A row the cache does not answer: the output cannot be written in the first pass."""
+
+
+def _write_if_all_cached(codec: FileCodec, request: SyncRequest, destination: str,
+                         planner: _Planner) -> tuple[MergeStats, int] | None:
+    """Write the output during the first pass, while every row so far is cached.
+
+    A re-run whose every row the cache answers (the common large case) then reads each
+    answer once and the file twice, instead of each answer twice. At the first row the cache
+    does not answer, the write is abandoned (the codec's write is atomic: nothing is left)
+    and the first pass goes on without it. Returns the write's stats and how many answers
+    were cut short, or None.
+    """
+    window: list[tuple[Record, CacheEntry | None]] = []
+    start = 0
+    cut_short = 0
+
+    def answer(record: Record) -> Completion:
+        nonlocal window, start, cut_short
+        if record.index - start >= len(window):
+            start += len(window)
+            window = planner.next_chunk()
+        offset = record.index - start
+        if not 0 <= offset < len(window) or window[offset][0].index != record.index:
+            raise InputError(f"{request.source} changed while it was being merged; run again.")
+        entry = window[offset][1]
+        if entry is None:
+            raise _NotAllCached
+        completion = entry.to_completion()
+        if completion.finish_reason:
+            cut_short += 1
+        return completion
+
+    try:
+        stats = write_answers(codec, request.source, destination, answer, with_error=False,
+                              provider=request.provider, model=request.model,
+                              with_meta=request.with_meta)
+    except _NotAllCached:
+        return None
+    return stats, cut_short
 
 
 class _RowAnswers:

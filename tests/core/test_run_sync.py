@@ -430,3 +430,20 @@ def test_the_library_engine_looks_up_in_chunks_too() -> None:
     assert cache.round_trips == 2 and provider.calls == ["p0"]
     assert answers.completions[0].text == answer("p0")
     assert answers.completions[5].text == "cached p5" and answers.cache_hits == LOOKUP_CHUNK
+
+
+def test_a_stop_while_the_file_is_read_sends_nothing_and_writes_nothing() -> None:
+    from loom_core.calls import StopToken
+    from loom_core.errors import Interrupted
+
+    prompts = [f"p{i}" for i in range(LOOKUP_CHUNK + 1)]
+    for cache in (cached(*prompts), cached()):  # all cached, and none
+        world = World(json_rows(*prompts), cache=cache)
+        stop = StopToken()
+        stop.request()
+        with pytest.raises(Interrupted, match="before any request was sent"):
+            run_sync(SyncRequest(source=SOURCE, provider="openai", model="gpt-4o-mini",
+                                 retry=NO_WAIT),
+                     codecs=world.codec.registry(), provider=world.provider, cache=world.cache,
+                     guard=AlwaysGuard(), progress=world.progress, stop=stop, now=lambda: NOW)
+        assert world.provider.calls == [] and OUTPUT not in world.codec.files

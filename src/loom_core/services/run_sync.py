@@ -337,6 +337,9 @@ class _Planner:
 
     def next_chunk(self) -> list[tuple[Record, CacheEntry | None]]:
         """The next rows with the cache's answer to each (None: to ask); empty at the end."""
+        if self._answerer.stop.stopping:
+            # Ctrl-C while a large file is read: nothing was sent, nothing is lost.
+            raise Interrupted("Interrupted before any request was sent; no output was written.")
         chunk = list(itertools.islice(self._records, LOOKUP_CHUNK))
         key_of = self._answerer.key
         keys = [key_of(record.prompt) for record in chunk]

@@ -16,7 +16,7 @@ from ..interrupts import stop_on_signals
 from ..progress import RunProgress, progress_for
 from ..settings import settings_from_args, template_from_args
 
-from ._common import open_container, provider_adapter
+from ._common import open_container, provider_adapter, sync_adapter_when_needed
 
 EXIT_ROW_ERRORS = 1
 
@@ -28,8 +28,8 @@ def handle(args: argparse.Namespace) -> int:
     if not args.sync:
         return _submit(args, container, settings, template)
 
-    provider = provider_adapter(container, args.provider, "sync", args.api_key,
-                                concurrency=args.workers, base_url=args.base_url)
+    provider = sync_adapter_when_needed(container, args.provider, args.api_key,
+                                        concurrency=args.workers, base_url=args.base_url)
     with stop_on_signals(StopToken()) as stop:
         summary = run_sync(
             SyncRequest(source=args.file, provider=args.provider, model=args.model,

@@ -151,9 +151,11 @@ class FileCodec(Protocol):
     ) -> None:
         """Write ``source`` again to ``destination`` with ``columns`` added to every row.
 
-        ``values`` gets each row as a ``Record`` (its prompt may be empty: merging needs only
-        the key). Every original column, value and row survives unchanged and in order; the
-        write is atomic, so an interrupted write leaves no partial ``destination``.
+        ``values`` gets each row, in file order, as a ``Record`` with the index and key ``read``
+        gives it (its prompt may be empty: merging needs only the key; a sync run finds a row's
+        answer by its index). An exception ``values`` raises ends the write. Every original
+        column, value and row survives unchanged and in order; the write is atomic, so an
+        interrupted write leaves no partial ``destination``.
         """
         ...
 

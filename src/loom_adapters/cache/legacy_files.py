@@ -8,7 +8,8 @@ file-per-answer price once. Nothing here writes such a file.
 
 Whether the folder holds any is asked once per process, by listing it until the first such
 name: an open per miss would cost a million failed opens on a million-row run over a cache that
-has none.
+has none. While old files remain, a miss costs a failed open (8 µs against 0.7 µs, measured on
+100,000 misses), on rows whose answer costs a provider call anyway.
 """
 
 from __future__ import annotations

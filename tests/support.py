@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import json
 import socket
+import sqlite3
 from pathlib import Path
 
-__all__ = ["closed_port", "fetch_summary", "nasty_items", "read_csv", "read_json", "state_of", "state_path",
+__all__ = ["cached_entries", "closed_port", "fetch_summary", "nasty_items", "read_csv", "read_json", "state_of", "state_path",
            "write_json"]
 
 
@@ -22,6 +23,24 @@ def state_path(home: Path, batch_id: str) -> Path:
         if batch_id in ids:
             return path
     raise AssertionError(f"no state file holds batch {batch_id}")
+
+
+def cached_entries(cache: Path) -> list[dict]:
+    """Every entry in the response cache folder ``cache``, read with plain SQL (not through
+    Loom), with the released tool's field names; [] when there is no cache yet."""
+    database = cache / "cache.sqlite3"
+    if not database.exists():
+        return []
+    connection = sqlite3.connect(database)
+    try:
+        connection.row_factory = sqlite3.Row
+        rows = connection.execute(
+            "SELECT provider, model, response, created_at, params, finish_reason, "
+            "input_tokens, output_tokens FROM entries").fetchall()
+    finally:
+        connection.close()
+    return [{k: (json.loads(row[k]) if k == "params" and row[k] else row[k])
+             for k in row.keys() if row[k] is not None} for row in rows]
 
 
 def state_of(home: Path, batch_id: str) -> dict:

@@ -22,7 +22,7 @@ from dependency_injector import containers, providers
 from loom_core.clock import utc_now
 
 from .application import Application
-from .cache.file_cache import FileResponseCache
+from .cache.sqlite_cache import SqliteResponseCache
 from .paths import LoomPaths
 from .plugins import PLUGINS_ENV_VAR, allowed_plugins, load_plugins
 from .state.file_store import FileStateStore
@@ -49,7 +49,7 @@ class Container(containers.DeclarativeContainer):
     provider_registry = providers.Singleton(lambda loaded: loaded.providers(), plugins)
     codec_registry = providers.Singleton(lambda loaded: loaded.codecs(), plugins)
     state_store = providers.Singleton(FileStateStore, paths.provided.batches)
-    response_cache = providers.Singleton(FileResponseCache, paths.provided.cache)
+    response_cache = providers.Singleton(SqliteResponseCache, paths.provided.cache)
     application = providers.Singleton(
         Application,
         plugins=plugins.provider,

@@ -7,7 +7,7 @@ an ``llm_error`` saying so instead of a silent empty cell.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -16,7 +16,8 @@ from .errors import InputError
 from .model import Completion, Record, RowKey
 from .ports import FileCodec
 
-__all__ = ["MergeStats", "NO_ANSWER", "OutputColumns", "answer_for", "write_merged"]
+__all__ = ["MergeStats", "NO_ANSWER", "OutputColumns", "answer_for", "write_answers",
+           "write_merged"]
 
 RESPONSE = "llm_response"
 ERROR = "llm_error"
@@ -79,17 +80,37 @@ def write_merged(
     some_row_failed = any(
         (completion := answer_for(answers, key)) is None or not completion.ok for key in keys
     )
-    names = OutputColumns(with_meta=with_meta, with_error=some_row_failed).names()
+    return write_answers(codec, source, destination,
+                         lambda record: answer_for(answers, record.key),
+                         with_error=some_row_failed, provider=provider, model=model,
+                         with_meta=with_meta)
+
+
+def write_answers(
+    codec: FileCodec,
+    source: str,
+    destination: str,
+    answer: Callable[[Record], Completion | None],
+    *,
+    with_error: bool,
+    provider: str,
+    model: str,
+    with_meta: bool,
+) -> MergeStats:
+    """Write ``source`` to ``destination`` with ``answer(record)`` merged into each row, as the
+    codec reaches it; ``with_error`` (whether any row has no answer or a failed one) must be
+    known before the first row is written."""
+    names = OutputColumns(with_meta=with_meta, with_error=with_error).names()
     stats = MergeStats()
 
     def values(record: Record) -> dict[str, Any]:
-        completion = answer_for(answers, record.key) or Completion.failure(NO_ANSWER)
+        completion = answer(record) or Completion.failure(NO_ANSWER)
         stats.rows += 1
         if completion.ok:
             stats.answered += 1
         else:
             stats.errors += 1
-            if not some_row_failed:
+            if not with_error:
                 # The source changed between choosing the columns and writing the rows:
                 # better no output than a silent empty cell.
                 raise InputError(f"{source} changed while it was being merged; run again.")
@@ -100,7 +121,7 @@ def write_merged(
             row[FINISH_REASON] = completion.finish_reason
             row[INPUT_TOKENS] = completion.input_tokens
             row[OUTPUT_TOKENS] = completion.output_tokens
-        if some_row_failed:
+        if with_error:
             row[ERROR] = completion.error
         return row
 

@@ -24,6 +24,7 @@ __all__ = [
     "BatchRequest",
     "BatchStatus",
     "CacheEntry",
+    "CacheStats",
     "Completion",
     "GenerationSettings",
     "Record",
@@ -317,7 +318,7 @@ class BatchJob:
 
 @attrs.frozen
 class CacheEntry:
-    """One cached answer, as ``cache/<sha256>.json`` holds it."""
+    """One cached answer: the fields the released tool's ``cache/<sha256>.json`` files hold."""
 
     provider: str
     model: str
@@ -345,3 +346,17 @@ class CacheEntry:
             input_tokens=self.input_tokens,
             output_tokens=self.output_tokens,
         )
+
+
+@attrs.frozen
+class CacheStats:
+    """What the response cache holds: ``loom cache stats``."""
+
+    entries: int
+    #: Bytes the cache's files take on disk (allocated blocks, not their lengths).
+    bytes_on_disk: int
+    #: Entries by (provider, model), for those whose provider and model were read; the released
+    #: tool's files are counted in ``legacy_files`` instead, without being opened.
+    by_model: Mapping[tuple[str, str], int] = attrs.field(factory=dict)
+    #: How many of ``entries`` are files in the released tool's one-file-per-answer layout.
+    legacy_files: int = 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from .errors import StateError
@@ -19,6 +20,7 @@ from .model import (
     BatchRequest,
     BatchStatus,
     CacheEntry,
+    CacheStats,
     Completion,
     GenerationSettings,
     Record,
@@ -173,9 +175,11 @@ class FileCodec(Protocol):
     ) -> None:
         """Write ``source`` again to ``destination`` with ``columns`` added to every row.
 
-        ``values`` gets each row as a ``Record`` (its prompt may be empty: merging needs only
-        the key). Every original column, value and row survives unchanged and in order; the
-        write is atomic, so an interrupted write leaves no partial ``destination``.
+        ``values`` gets each row, in file order, as a ``Record`` with the index and key ``read``
+        gives it (its prompt may be empty: merging needs only the key; a sync run finds a row's
+        answer by its index). An exception ``values`` raises ends the write. Every original
+        column, value and row survives unchanged and in order; the write is atomic, so an
+        interrupted write leaves no partial ``destination``.
         """
         ...
 
@@ -219,12 +223,34 @@ class StateStore(Protocol):
 
 @runtime_checkable
 class ResponseCache(Protocol):
-    """Answers already paid for, by the key ``loom_core.cache_key.cache_key`` computes."""
+    """Answers already paid for, by the key ``loom_core.cache_key.cache_key`` computes.
+
+    A cache is an optimisation, never a source of failure: an entry that cannot be read is a
+    miss. Writing may raise ``StateError`` (a full disk); callers count it and go on. A key
+    that is not 64 hex characters is a bug and raises ``ValueError``.
+    """
 
     def get(self, key: str) -> CacheEntry | None:
         ...
 
+    def get_many(self, keys: Sequence[str]) -> dict[str, CacheEntry]:
+        """The entries found among ``keys``, by key (only the hits): one round trip to the
+        store per chunk of keys, not one per key."""
+        ...
+
     def put(self, key: str, entry: CacheEntry) -> None:
+        ...
+
+    def put_many(self, items: Iterable[tuple[str, CacheEntry]]) -> int:
+        """Store every entry in one transaction, all or none; return how many were written."""
+        ...
+
+    def stats(self) -> CacheStats:
+        """How many entries, how much disk, and how many by provider and model."""
+        ...
+
+    def prune(self, older_than: datetime) -> int:
+        """Delete the entries created before ``older_than`` and return how many there were."""
         ...
 
     def clear(self) -> int:

@@ -17,7 +17,8 @@ MODULES = [
     "loom_adapters.state",
     "loom_adapters.state.file_store",
     "loom_adapters.cache",
-    "loom_adapters.cache.file_cache",
+    "loom_adapters.cache.legacy_files",
+    "loom_adapters.cache.sqlite_cache",
 ]
 
 

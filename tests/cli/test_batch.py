@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from tests.support import cached_entries
+
 SEED_STATE_FIELDS = {"batch_id", "provider", "model", "original_file_path", "file_type",
                      "prompt_column", "id_map", "created_at", "status", "output_path",
                      "with_meta"}
@@ -134,7 +138,51 @@ def test_cache_clear(loom, home, monkeypatch):
     loom("run", "--sync", "-f", "p.json", "-p", "echo", "-m", "echo")
     refused = loom("cache", "clear")
     assert refused.code == 2 and "--yes" in refused.err
-    assert len(list((home / "cache").glob("*.json"))) == 2
+    assert len(cached_entries(home / "cache")) == 2
     result = loom("cache", "clear", "--yes")
     assert result.code == 0 and "Deleted 2 cached responses" in result.out
-    assert not list((home / "cache").glob("*.json"))
+    assert cached_entries(home / "cache") == []
+    again = loom("run", "--sync", "-f", "p.json", "-p", "echo", "-m", "echo", "--force")
+    assert "cache hits=0, provider calls=2" in again.out
+
+
+def test_cache_stats_by_provider_and_model(loom, home):
+    empty = loom("cache", "stats")
+    assert empty.code == 0 and empty.out.startswith(f"0 cached responses in {home / 'cache'}")
+    Path("p.json").write_text(json.dumps([{"id": i, "prompt": f"p{i}"} for i in range(3)]))
+    loom("run", "--sync", "-f", "p.json", "-p", "echo", "-m", "echo")
+    loom("run", "--sync", "-f", "p.json", "-p", "echo", "-m", "upper")
+    Path("q.json").write_text(json.dumps([{"id": 1, "prompt": "another"}]))
+    loom("run", "--sync", "-f", "q.json", "-p", "echo", "-m", "upper")
+    result = loom("cache", "stats")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0].startswith(f"7 cached responses in {home / 'cache'}, ")
+    assert lines[0].endswith(" on disk.") and "KB" in lines[0]
+    assert [line.split() for line in lines[1:]] == [["echo", "upper", "4"], ["echo", "echo", "3"]]
+
+
+def test_cache_prune_deletes_only_older_entries(loom, home):
+    Path("p.json").write_text(json.dumps([{"id": 1, "prompt": "a"}, {"id": 2, "prompt": "b"}]))
+    loom("run", "--sync", "-f", "p.json", "-p", "echo", "-m", "echo")
+    kept = loom("cache", "prune", "--older-than", "1")
+    assert kept.code == 0 and kept.out.startswith("Deleted 0 cached responses older than 1 days")
+    assert len(cached_entries(home / "cache")) == 2
+    pruned = loom("cache", "prune", "--older-than", "0")
+    assert pruned.code == 0 and "Deleted 2 cached responses" in pruned.out
+    assert cached_entries(home / "cache") == []
+
+
+@pytest.mark.parametrize("value, message", [
+    ("soon", "expected a number of days, got 'soon'"),
+    ("-3", "must be a number of days, 0 or more, got -3"),
+    ("nan", "must be a number of days, 0 or more, got nan"),
+])
+def test_cache_prune_refuses_a_bad_number_of_days(loom_process, value, message):
+    result = loom_process("cache", "prune", "--older-than", value)
+    assert result.code == 2 and message in result.err and "Traceback" not in result.err
+
+
+def test_cache_prune_needs_older_than(loom_process):
+    result = loom_process("cache", "prune")
+    assert result.code == 2 and "--older-than" in result.err

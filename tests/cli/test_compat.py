@@ -8,6 +8,8 @@ import json
 import uuid
 from pathlib import Path
 
+from tests.support import cached_entries
+
 
 def released_cache_key(provider: str, model: str, prompt: str) -> str:
     return hashlib.sha256(f"{provider}\x00{model}\x00{prompt}".encode()).hexdigest()
@@ -24,13 +26,37 @@ def test_a_cache_entry_written_by_the_released_tool_is_a_hit(loom, home):
     assert "cache hits=1, provider calls=0" in result.out
     assert json.loads(Path("p_results_echo_echo.json").read_text())[0]["llm_response"] == (
         "answered by the old tool")
+    # The entry moved into Loom's store, and keeps hitting from there.
+    assert not list((home / "cache").glob("*.json"))
+    again = loom("run", "--sync", "-f", "p.json", "-p", "echo", "-m", "echo", "--force")
+    assert "cache hits=1, provider calls=0" in again.out
 
 
-def test_loom_cache_dir_moves_the_cache(loom, tmp_path, monkeypatch):
+def test_many_released_tool_entries_hit_among_misses_in_a_csv(loom, home):
+    # The look-ups go in chunks: old files must hit whichever chunk their row falls in.
+    (home / "cache").mkdir(parents=True)
+    prompts = [f"question {i}" for i in range(4500)]
+    for i in range(0, 4500, 7):
+        entry = {"provider": "echo", "model": "upper", "response": f"old answer {i}",
+                 "created_at": "2025-01-01T00:00:00+00:00"}
+        (home / "cache" / f"{released_cache_key('echo', 'upper', prompts[i])}.json").write_text(
+            json.dumps(entry))
+    Path("d.csv").write_text("text\n" + "\n".join(prompts) + "\n")
+    result = loom("run", "--sync", "-f", "d.csv", "-c", "text", "-p", "echo", "-m", "upper")
+    hits = len(range(0, 4500, 7))
+    assert f"cache hits={hits:,}, provider calls={4500 - hits:,}" in result.out
+    rows = Path("d_results_echo_upper.csv").read_text().splitlines()[1:]
+    assert rows[7] == "question 7,old answer 7" and rows[8] == "question 8,QUESTION 8"
+
+
+def test_loom_cache_dir_moves_the_cache(loom, home, tmp_path, monkeypatch):
     monkeypatch.setenv("LOOM_CACHE_DIR", str(tmp_path / "elsewhere"))
     Path("p.json").write_text(json.dumps([{"id": 1, "prompt": "Hello"}]))
     loom("run", "--sync", "-f", "p.json", "-p", "echo", "-m", "echo")
-    assert (tmp_path / "elsewhere" / f"{released_cache_key('echo', 'echo', 'Hello')}.json").exists()
+    assert [e["response"] for e in cached_entries(tmp_path / "elsewhere")] == ["Hello"]
+    assert not (home / "cache").exists()
+    result = loom("cache", "stats")
+    assert result.out.startswith(f"1 cached responses in {tmp_path / 'elsewhere'}")
 
 
 def _write_echo_batch(home: Path, batch_id: str, answers: dict[str, str]) -> None:

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.support import cached_entries
+
 
 def start(site: Path, env_extra: dict[str, str]) -> subprocess.Popen:
     script = Path(sys.executable).with_name("loom")
@@ -38,7 +40,7 @@ def test_first_signal_keeps_answers_in_flight_and_a_rerun_pays_only_the_rest(hom
     assert not Path("p_results_keyed_slow.json").exists()
     first_calls = log.read_text().splitlines()
     assert 4 <= len(first_calls) < 30
-    cached = len(list((home / "cache").glob("*.json")))
+    cached = len(cached_entries(home / "cache"))
     # Every call that was sent finished and was cached: nothing paid for was lost.
     assert cached == len(first_calls)
     assert f"Interrupted: {cached} new answers are cached" in err

@@ -6,9 +6,14 @@ import csv
 import gzip
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support import cached_entries
 
 NASTY_CSV = (
     'id,text,note,empty\r\n'
@@ -129,7 +134,7 @@ def test_second_run_is_served_from_the_cache_and_no_cache_bypasses_it(loom, home
                                 {"id": 3, "prompt": "a"}])
     first = loom("run", "--sync", "-f", "p.json", "-p", "echo", "-m", "echo")
     assert "cache hits=0, provider calls=2" in first.out  # "a" twice is asked once
-    assert len(list((home / "cache").glob("*.json"))) == 2
+    assert len(cached_entries(home / "cache")) == 2
     second = loom("run", "--sync", "-f", "p.json", "-p", "echo", "-m", "echo", "--force")
     assert "cache hits=3, provider calls=0" in second.out
     third = loom("run", "--sync", "-f", "p.json", "-p", "echo", "-m", "echo", "--force",
@@ -158,3 +163,36 @@ def test_the_key_never_reaches_any_file(loom, home, flag, monkeypatch):
     for path in [*home.rglob("*"), *Path.cwd().rglob("*")]:
         if path.is_file():
             assert b"sk-secret-value" not in path.read_bytes(), path
+
+
+def test_a_re_run_the_cache_answers_whole_never_imports_the_provider_sdk(home, monkeypatch):
+    # Seeded as any earlier run would have left it; the server's port is closed, so a call
+    # would fail the row.
+    from loom_adapters.cache import SqliteResponseCache
+    from loom_core.cache_key import cache_key
+    from loom_core.model import CacheEntry
+
+    from tests.support import closed_port
+
+    SqliteResponseCache(home / "cache").put_many(
+        (cache_key("openai", "gpt-4o-mini", f"p{i}"),
+         CacheEntry("openai", "gpt-4o-mini", f"cached {i}", "2026-05-01T12:00:00+00:00"))
+        for i in range(3))
+    write_json(Path("p.json"), [{"id": i, "prompt": f"p{i}"} for i in range(3)])
+    script = ("import sys\nfrom loom_adapters.cli.main import main\n"
+              "code = main(['run', '--sync', '-f', 'p.json', '-p', 'openai', '-m', 'gpt-4o-mini'])\n"
+              "print('imported openai:', 'openai' in sys.modules)\nsys.exit(code)\n")
+    env = dict(os.environ, LOOM_PLUGINS="openai", OPENAI_API_KEY="sk-test",
+               OPENAI_BASE_URL=f"http://127.0.0.1:{closed_port()}/v1")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "cache hits=3, provider calls=0" in done.stdout
+    assert "imported openai: False" in done.stdout
+    rows = json.loads(Path("p_results_openai_gpt-4o-mini.json").read_text())
+    assert [r["llm_response"] for r in rows] == ["cached 0", "cached 1", "cached 2"]
+    # Without a key the run is refused before anything, as before.
+    del env["OPENAI_API_KEY"]
+    refused = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             env=env, timeout=120)
+    assert refused.returncode == 2 and "OPENAI_API_KEY" in refused.stderr

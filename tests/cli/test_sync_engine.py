@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.emulator.replies import reply_text
+from tests.support import cached_entries
 
 MODEL = "gpt-emu"
 OUTPUT = f"p_results_openai_{MODEL}.json"
@@ -94,7 +95,7 @@ def test_an_answer_cut_short_is_an_answer_cached_with_its_reason(env, loom, home
     assert first.code == 0 and "errors=0, cut short=1" in first.out
     assert [r["llm_finish_reason"] for r in rows()] == ["length", None, None]
     assert rows()[0]["llm_response"] == reply_text(MODEL, asked[0])
-    entries = [json.loads(p.read_text()) for p in (home / "cache").glob("*.json")]
+    entries = cached_entries(home / "cache")
     assert sorted(e.get("finish_reason") or "" for e in entries) == ["", "", "length"]
     # Paid once: the re-run is served from the cache and still shows why it was cut.
     second = run(loom, "--with-meta")

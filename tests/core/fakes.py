@@ -9,9 +9,11 @@ filesystem or opens a socket: ``asyncio.sleep(0)`` only hands the event loop to 
 from __future__ import annotations
 
 import asyncio
+import collections
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import Any
 
 import attrs
@@ -24,6 +26,7 @@ from loom_core.model import (
     BatchRequest,
     BatchStatus,
     CacheEntry,
+    CacheStats,
     Completion,
     GenerationSettings,
     Record,
@@ -181,25 +184,64 @@ class InMemoryStateStore(StateStore):
 
 
 class InMemoryCache(ResponseCache):
-    """A dict of cache entries that counts how often it was read and written."""
+    """A dict of cache entries that counts how often it was read and written.
+
+    ``gets`` and ``puts`` count entries (a ``get_many`` of ten keys is ten gets);
+    ``round_trips`` and ``transactions`` count the calls, so tests can see batching. Entries
+    whose ``created_at`` does not parse are never pruned.
+    """
 
     def __init__(self, entries: Mapping[str, CacheEntry] | None = None) -> None:
         self.entries: dict[str, CacheEntry] = dict(entries or {})
         self.gets = 0
         self.puts = 0
+        self.round_trips = 0
+        self.transactions = 0
 
     def get(self, key: str) -> CacheEntry | None:
         self.gets += 1
+        self.round_trips += 1
         return self.entries.get(key)
 
+    def get_many(self, keys: Sequence[str]) -> dict[str, CacheEntry]:
+        self.gets += len(keys)
+        self.round_trips += 1
+        return {key: self.entries[key] for key in keys if key in self.entries}
+
     def put(self, key: str, entry: CacheEntry) -> None:
-        self.puts += 1
-        self.entries[key] = entry
+        self.put_many([(key, entry)])
+
+    def put_many(self, items: Iterable[tuple[str, CacheEntry]]) -> int:
+        items = list(items)
+        self.puts += len(items)
+        self.transactions += 1
+        self.entries.update(items)
+        return len(items)
+
+    def stats(self) -> CacheStats:
+        by_model = collections.Counter((e.provider, e.model) for e in self.entries.values())
+        return CacheStats(entries=len(self.entries),
+                          bytes_on_disk=sum(len(e.response) for e in self.entries.values()),
+                          by_model=dict(by_model))
+
+    def prune(self, older_than: datetime) -> int:
+        old = [key for key, entry in self.entries.items() if _created(entry) < older_than]
+        for key in old:
+            del self.entries[key]
+        return len(old)
 
     def clear(self) -> int:
         count = len(self.entries)
         self.entries.clear()
         return count
+
+
+def _created(entry: CacheEntry) -> datetime:
+    try:
+        created = datetime.fromisoformat(entry.created_at)
+    except ValueError:
+        return datetime.max.replace(tzinfo=timezone.utc)
+    return created if created.tzinfo else created.replace(tzinfo=timezone.utc)
 
 
 # --- providers ---------------------------------------------------------------------------------

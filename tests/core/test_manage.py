@@ -1,14 +1,21 @@
-"""``list_batches``, ``select_batches`` and ``clear_cache``."""
+"""``list_batches``, ``select_batches``, ``clear_cache``, ``cache_stats`` and ``prune_cache``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timezone
 
 import pytest
 
 from loom_core.errors import StateError, UsageError
 from loom_core.model import BatchJob, BatchStatus, CacheEntry
-from loom_core.services.manage import clear_cache, list_batches, select_batches
+from loom_core.services.manage import (
+    cache_stats,
+    clear_cache,
+    list_batches,
+    prune_cache,
+    select_batches,
+)
 
 from .fakes import InMemoryCache, InMemoryStateStore
 
@@ -64,3 +71,28 @@ def test_clear_cache_empties_it_and_says_how_many() -> None:
     assert clear_cache(cache) == 3
     assert cache.entries == {}
     assert clear_cache(cache) == 0
+
+
+def test_prune_cache_deletes_entries_older_than_the_days_given() -> None:
+    now = datetime(2026, 5, 31, 12, tzinfo=timezone.utc)
+    cache = InMemoryCache({
+        "old": CacheEntry("p", "m", "r", "2026-04-01T12:00:00+00:00"),
+        "edge": CacheEntry("p", "m", "r", "2026-05-21T12:00:01+00:00"),
+        "new": CacheEntry("p", "m", "r", "2026-05-31T11:00:00+00:00"),
+    })
+    assert prune_cache(cache, 10, now) == 1
+    assert sorted(cache.entries) == ["edge", "new"]
+    assert prune_cache(cache, 0.5, now) == 1
+    assert sorted(cache.entries) == ["new"]
+    with pytest.raises(UsageError):
+        prune_cache(cache, -1, now)
+
+
+def test_cache_stats_count_by_provider_and_model() -> None:
+    cache = InMemoryCache({
+        "a": CacheEntry("openai", "m1", "r", "t"), "b": CacheEntry("openai", "m1", "r", "t"),
+        "c": CacheEntry("anthropic", "m2", "r", "t"),
+    })
+    stats = cache_stats(cache)
+    assert stats.entries == 3
+    assert stats.by_model == {("openai", "m1"): 2, ("anthropic", "m2"): 1}

@@ -12,12 +12,13 @@ from loom_core.errors import (
     OutputExistsError,
     PermanentError,
     RateLimitedError,
+    StateError,
     TransientError,
 )
 from loom_core.model import CacheEntry, Completion, GenerationSettings
 from loom_core.ports import OutputGuard
 from loom_core.retry import RetryPolicy
-from loom_core.services.run_sync import SyncRequest, SyncSummary, run_sync
+from loom_core.services.run_sync import LOOKUP_CHUNK, SyncRequest, SyncSummary, run_sync
 
 from .fakes import (
     AlwaysGuard,
@@ -336,3 +337,113 @@ def test_the_guard_is_asked_about_the_real_destination() -> None:
     guard = AlwaysGuard()
     world.run(guard=guard, output="custom.mem")
     assert guard.asked == ["custom.mem"]
+
+
+# --- large files: chunked look-ups, two passes -------------------------------------------------
+
+
+def cached(*prompts: str) -> InMemoryCache:
+    return InMemoryCache({key(p): CacheEntry("openai", "gpt-4o-mini", f"cached {p}", NOW)
+                          for p in prompts})
+
+
+def test_a_wholly_cached_file_is_looked_up_a_chunk_at_a_time_and_once() -> None:
+    prompts = [f"p{i}" for i in range(LOOKUP_CHUNK * 2 + 5)]
+    world = World(json_rows(*prompts), cache=cached(*prompts))
+
+    summary = world.run(with_meta=True)
+
+    assert world.responses() == [f"cached {p}" for p in prompts]
+    assert "llm_error" not in world.codec.columns[OUTPUT]
+    assert world.cache.gets == len(prompts) and world.cache.round_trips == 3
+    assert (summary.rows, summary.cache_hits, summary.calls, summary.errors) == (
+        len(prompts), len(prompts), 0, 0)
+    assert world.provider.calls == [] and world.provider.closed == 1
+    assert world.progress.total == len(prompts) and world.progress.finished == 1
+    assert all(a.cached for a in world.progress.advances) and len(world.progress.advances) == (
+        len(prompts))
+
+
+def test_rows_the_cache_lacks_late_in_a_large_file_are_asked_and_the_rest_read_again() -> None:
+    prompts = [f"p{i}" for i in range(LOOKUP_CHUNK * 2 + 5)]
+    missing = {prompts[7], prompts[-1]}
+    world = World(json_rows(*prompts), cache=cached(*(p for p in prompts if p not in missing)))
+
+    summary = world.run()
+
+    assert sorted(world.provider.calls) == sorted(missing)
+    assert world.responses() == [answer(p) if p in missing else f"cached {p}" for p in prompts]
+    assert (summary.cache_hits, summary.calls) == (len(prompts) - 2, 2)
+    # The first pass looks every row up; the second looks the cached ones up again, a chunk
+    # per round trip, and never the rows it has just been answered.
+    assert world.cache.round_trips == 6
+    assert world.cache.gets == len(prompts) + len(prompts) - 2
+
+
+def test_identical_prompts_across_chunks_are_asked_once() -> None:
+    prompts = ["same"] + [f"p{i}" for i in range(LOOKUP_CHUNK)] + ["same"]
+    world = World(json_rows(*prompts))
+    world.run(workers=16)
+    assert world.provider.calls.count("same") == 1
+    assert world.responses()[0] == world.responses()[-1] == answer("same")
+
+
+def test_an_answer_cut_short_from_the_cache_is_counted() -> None:
+    cache = InMemoryCache({key("a"): CacheEntry("openai", "gpt-4o-mini", "cut", NOW,
+                                                finish_reason="length")})
+    world = World(json_rows("a", "a"), cache=cache)
+    assert world.run().cut_short == 2
+
+
+class ForgetfulCache(InMemoryCache):
+    """Answers each key once, then forgets it: ``loom cache clear`` run between the passes."""
+
+    def get_many(self, keys):
+        found = super().get_many(keys)
+        for key_ in found:
+            del self.entries[key_]
+        return found
+
+
+def test_a_cached_answer_deleted_between_the_passes_fails_the_run_without_output() -> None:
+    world = World(json_rows("a", "b"), cache=ForgetfulCache(cached("a").entries))
+    with pytest.raises(StateError, match="deleted while the output was being written"):
+        world.run()
+    assert OUTPUT not in world.codec.files
+    assert world.provider.calls == ["b"]
+
+
+def test_the_library_engine_looks_up_in_chunks_too() -> None:
+    import asyncio
+
+    from loom_core.model import Record
+    from loom_core.ports import SilentProgress
+    from loom_core.services.run_sync import SyncOptions, answer_records
+
+    prompts = [f"p{i}" for i in range(LOOKUP_CHUNK + 1)]
+    cache = cached(*prompts[1:])
+    records = [Record(index=i, key=i, prompt=p) for i, p in enumerate(prompts)]
+    provider = FakeSyncProvider()
+    answers = asyncio.run(answer_records(
+        records, SyncOptions(provider="openai", model="gpt-4o-mini", retry=NO_WAIT),
+        provider=provider, cache=cache, progress=SilentProgress()))
+    assert cache.round_trips == 2 and provider.calls == ["p0"]
+    assert answers.completions[0].text == answer("p0")
+    assert answers.completions[5].text == "cached p5" and answers.cache_hits == LOOKUP_CHUNK
+
+
+def test_a_stop_while_the_file_is_read_sends_nothing_and_writes_nothing() -> None:
+    from loom_core.calls import StopToken
+    from loom_core.errors import Interrupted
+
+    prompts = [f"p{i}" for i in range(LOOKUP_CHUNK + 1)]
+    for cache in (cached(*prompts), cached()):  # all cached, and none
+        world = World(json_rows(*prompts), cache=cache)
+        stop = StopToken()
+        stop.request()
+        with pytest.raises(Interrupted, match="before any request was sent"):
+            run_sync(SyncRequest(source=SOURCE, provider="openai", model="gpt-4o-mini",
+                                 retry=NO_WAIT),
+                     codecs=world.codec.registry(), provider=world.provider, cache=world.cache,
+                     guard=AlwaysGuard(), progress=world.progress, stop=stop, now=lambda: NOW)
+        assert world.provider.calls == [] and OUTPUT not in world.codec.files

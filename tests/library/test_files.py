@@ -24,6 +24,8 @@ from loom_core.hookspecs import hookimpl
 from loom_core.model import Completion
 from loom_core.providers import ProviderSpec
 
+from tests.support import cached_entries
+
 from .support import read_json, sent, write_json
 
 ITEMS = [{"id": "task-1", "prompt": "hello there"}, {"id": 2, "prompt": "second row"}]
@@ -207,7 +209,7 @@ def test_an_app_adds_a_provider_through_the_container(home):
     write_json("p.json", ITEMS)
     assert read_json(loom.run_file("p.json").output_path)[0]["llm_response"] == "HELLO THERE!"
     # The same cache as every other run: the answer is on disk under LOOM_HOME.
-    assert len(list((home / "cache").glob("*.json"))) == 3
+    assert len(cached_entries(home / "cache")) == 3
 
 
 class ServerPlugin:

@@ -25,7 +25,7 @@ import pytest
 from google import genai
 
 from tests.emulator.replies import reply_text
-from tests.support import fetch_summary, read_csv, read_json
+from tests.support import cached_entries, fetch_summary, read_csv, read_json
 
 MODELS = {"openai": "gpt-emu", "anthropic": "claude-emu", "google": "gemini-emu"}
 
@@ -208,7 +208,7 @@ def test_a_batch_of_the_released_tool_merges_every_answer_and_its_cached_row(
         (prompt, reply_text(model, prompt)) for prompt in prompts.values()]
     assert not state_path.exists()
     # Every answer, the cached row's too, is in Loom's cache now.
-    assert len(list((home / "cache").glob("*.json"))) == 4
+    assert len(cached_entries(home / "cache")) == 4
 
 
 def test_gemini_answers_that_lost_their_metadata_are_matched_by_position(

@@ -1,7 +1,7 @@
-"""Cache adapters: answers already paid for, reused by ``loom run --sync`` (``ResponseCache`` port)."""
+"""Cache adapters: answers already paid for, reused by every run (``ResponseCache`` port)."""
 
 from __future__ import annotations
 
-from .file_cache import FileResponseCache
+from .sqlite_cache import DATABASE_NAME, SqliteResponseCache
 
-__all__ = ["FileResponseCache"]
+__all__ = ["DATABASE_NAME", "SqliteResponseCache"]

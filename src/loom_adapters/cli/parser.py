@@ -274,13 +274,32 @@ def _add_tokens(subparsers) -> None:
     _prompt_flags(tokens)
 
 
+def _days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of days, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of days, 0 or more, got {text}")
+    return value
+
+
 def _add_cache(subparsers) -> None:
     cache = _command(subparsers, "cache", "Manage the on-disk response cache.",
-                     "loom cache clear --yes")
+                     "loom cache stats")
     actions = cache.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
     clear = _command(actions, "clear", "Delete every cached response under ~/.loom/cache/.",
                      "loom cache clear --yes")
     clear.add_argument("--yes", "-y", action="store_true", help="skip the confirmation prompt")
+    _command(actions, "stats",
+             "Show how many responses are cached, the disk they take, and how many by "
+             "provider and model.",
+             "loom cache stats")
+    prune = _command(actions, "prune",
+                     "Delete the cached responses older than a number of days.",
+                     "loom cache prune --older-than 30")
+    prune.add_argument("--older-than", type=_days, required=True, metavar="DAYS",
+                       help="delete responses cached more than DAYS days ago (decimals allowed)")
 
 
 def _add_providers(subparsers) -> None:

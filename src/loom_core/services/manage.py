@@ -1,14 +1,16 @@
-"""The small use cases: ``loom list``, ``loom cache clear``, and choosing batches to fetch."""
+"""The small use cases: ``loom list``, ``loom cache clear/stats/prune``, and choosing batches to
+fetch."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
-from ..errors import StateError, UsageError
-from ..model import BatchJob
+from ..errors import Option, StateError, UsageError
+from ..model import BatchJob, CacheStats
 from ..ports import ResponseCache, StateStore
 
-__all__ = ["clear_cache", "list_batches", "select_batches"]
+__all__ = ["cache_stats", "clear_cache", "list_batches", "prune_cache", "select_batches"]
 
 
 def list_batches(store: StateStore) -> list[BatchJob | StateError]:
@@ -30,3 +32,14 @@ def select_batches(store: StateStore, batch_id: str | None) -> Iterable[BatchJob
 
 def clear_cache(cache: ResponseCache) -> int:
     return cache.clear()
+
+
+def cache_stats(cache: ResponseCache) -> CacheStats:
+    return cache.stats()
+
+
+def prune_cache(cache: ResponseCache, days: float, now: datetime) -> int:
+    """Delete the entries created more than ``days`` days before ``now``; return how many."""
+    if days < 0:
+        raise UsageError(Option("older_than"), f" must be 0 days or more, got {days}")
+    return cache.prune(now - timedelta(days=days))
